@@ -1,0 +1,25 @@
+"""Shared fixtures for the data tests; builders live in datakit.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# `.venv/bin/pytest` puts only this folder on sys.path and the package is not installed.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from datakit import DATASETS  # noqa: E402  (needs the path above when run from elsewhere)
+
+
+@pytest.fixture(scope="session")
+def hymenoptera() -> Path:
+    return DATASETS / "hymenoptera_data"
+
+
+@pytest.fixture(scope="session")
+def yelp() -> Path:
+    return DATASETS / "sentences" / "yelp_labelled.txt"

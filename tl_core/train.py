@@ -1,0 +1,183 @@
+"""Training: one entry point, `train(config, on_event)`, and the loop it runs.
+
+What trains and on what depends on the plan (see `tasks.py`): a head on cached frozen features, the
+last blocks on cached prefix activations, or the whole network on augmented images. The loop below
+is the same for all of them: AdamW, warm-up then cosine decay, a lower learning rate for pretrained
+blocks than for the new head, the best epoch kept, a stop flag checked every step.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from . import events
+from .config import RunConfig
+from .data import DataError, load_dataset, make_report, split
+from .device import pick_runtime
+from .evaluate import classification_metrics
+from .freeze import apply_plan, keep_batchnorm_frozen
+from .models import ModelUnavailable, load_model
+from .tasks import Task, build_task
+from .workspace import write_json
+
+PROGRESS_EVERY_S = 0.5   # progress events at most this often: a UI polls, it does not need every step
+
+
+class TrainingFailed(RuntimeError):
+    """Training could not finish; str() is the sentence shown to the user."""
+
+
+@dataclass
+class TrainResult:
+    status: str                # "finished" | "cancelled"
+    best_epoch: int
+    best_val_accuracy: float
+    metrics: dict
+    elapsed_s: float
+    run_dir: Path | None
+
+
+def train(config: RunConfig, on_event: events.EventSink = events.ignore,
+          should_stop: Callable[[], bool] = lambda: False, run_dir: Path | None = None) -> TrainResult:
+    """Train as `config` says, reporting through `on_event`; save the model into `run_dir` if given."""
+    started = time.time()
+    try:
+        check_settings(config)
+        dataset = load_dataset(config.data, text_column=config.text_column, label_column=config.label_column)
+        report = make_report(dataset, config.val_split, config.seed)
+        if not report.ok:
+            raise DataError(" ".join(report.errors))
+        train_idx, val_idx = split(dataset, config.val_split, config.seed)
+        runtime = pick_runtime(config.device)
+        torch.manual_seed(config.seed)
+        backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
+        plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
+        task = build_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event)
+        return _Loop(config, task, runtime, on_event, should_stop, run_dir, started).run()
+    except (DataError, ModelUnavailable, ValueError) as err:
+        on_event(events.make(events.FAILED, reason=str(err)))
+        raise TrainingFailed(str(err)) from err
+
+
+def check_settings(config: RunConfig) -> None:
+    """Settings a person can get wrong in a form, refused with what to change."""
+    if config.epochs < 0 or config.epochs > 1000:
+        raise DataError(f"Epochs must be between 1 and 1000 (or 0 for automatic), not {config.epochs}.")
+    if config.lr < 0 or config.lr > 1:
+        raise DataError(f"A learning rate of {config.lr} is out of range: use a value between 0.00001 and 0.1 "
+                        "(or 0 for automatic).")
+    if config.batch_size < 1:
+        raise DataError("Batch size must be at least 1.")
+    if not 0 < config.val_split <= 0.9:
+        raise DataError("The validation share must be between 0.05 and 0.9 (e.g. 0.2 for 20 %).")
+
+
+class _Loop:
+    def __init__(self, config: RunConfig, task: Task, runtime, on_event, should_stop, run_dir, started: float):
+        self.config, self.task, self.runtime = config, task, runtime
+        self.emit, self.should_stop, self.run_dir, self.started = on_event, should_stop, run_dir, started
+
+    def run(self) -> TrainResult:
+        task, config = self.task, self.config
+        model = task.module.to(self.runtime.device)
+        optimizer = torch.optim.AdamW(task.param_groups(), weight_decay=task.weight_decay)
+        batch_size = min(config.batch_size, task.train_size)
+        steps_per_epoch = math.ceil(task.train_size / batch_size)
+        total_steps = task.epochs * steps_per_epoch
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(total_steps))
+        scaler = torch.amp.GradScaler(enabled=self.runtime.dtype == torch.float16)
+        self.emit(events.make(events.STARTED, **task.describe(), device=self.runtime.label,
+                              epochs=task.epochs, steps=total_steps, batch_size=batch_size))
+        best = {"epoch": 0, "accuracy": -1.0, "state": None}
+        step, since_better = 0, 0
+        window_start, window_samples, last_progress = time.time(), 0, 0.0
+        generator = torch.Generator().manual_seed(config.seed)
+        for epoch in range(1, task.epochs + 1):
+            model.train()
+            if task.frozen_batchnorm:
+                keep_batchnorm_frozen(model)
+            losses = []
+            for batch in task.train_batches(batch_size, generator):
+                inputs, labels = task.to_device(batch, self.runtime.device)
+                with self.runtime.autocast():
+                    logits = task.forward(inputs, True)
+                loss = F.cross_entropy(logits.float(), labels)
+                if not torch.isfinite(loss):
+                    return self._diverged(best)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                step += 1
+                losses.append(loss.item())
+                window_samples += len(labels)
+                now = time.time()
+                if now - last_progress >= PROGRESS_EVERY_S or step == total_steps:
+                    rate = window_samples / max(now - window_start, 1e-9)
+                    self.emit(events.make(events.PROGRESS, step=step, steps=total_steps, epoch=epoch, loss=loss.item(),
+                                          samples_per_s=rate, eta_s=(total_steps - step) * batch_size / max(rate, 1e-9)))
+                    last_progress, window_start, window_samples = now, now, 0
+                if self.should_stop():
+                    return self._finish(best, "cancelled")  # within one step; the partial epoch is not scored
+            val_loss, val_acc, probs = task.validate(self.runtime)
+            if not math.isfinite(val_loss):
+                return self._diverged(best)
+            self.emit(events.make(events.EPOCH, epoch=epoch, train_loss=sum(losses) / len(losses), val_loss=val_loss,
+                                  val_accuracy=val_acc, lr=optimizer.param_groups[0]["lr"],
+                                  elapsed_s=time.time() - self.started))
+            if val_acc > best["accuracy"]:
+                best = {"epoch": epoch, "accuracy": val_acc, "state": _snapshot(model), "probs": probs}
+                since_better = 0
+            else:
+                since_better += 1
+            if config.early_stop and since_better >= config.early_stop:
+                break
+        return self._finish(best, "finished")
+
+    def _finish(self, best: dict, status: str) -> TrainResult:
+        if best["state"] is None:  # stopped before the first epoch ended: nothing worth keeping
+            self.emit(events.make(events.CANCELLED, best_epoch=0, best_val_accuracy=None))
+            return TrainResult("cancelled", 0, 0.0, {}, time.time() - self.started, self.run_dir)
+        self.task.module.load_state_dict(best["state"])
+        metrics = classification_metrics(best["probs"], self.task.val_labels, self.task.classes, self.task.val_names)
+        metrics.update(best_epoch=best["epoch"], device=self.runtime.label)
+        if self.run_dir is not None:
+            self.task.save(self.run_dir)
+            write_json(Path(self.run_dir) / "metrics.json", metrics)
+        elapsed = time.time() - self.started
+        ending = events.FINISHED if status == "finished" else events.CANCELLED
+        self.emit(events.make(ending, best_epoch=best["epoch"], best_val_accuracy=metrics["accuracy"],
+                              elapsed_s=elapsed, run=str(self.run_dir) if self.run_dir else None))
+        return TrainResult(status, best["epoch"], metrics["accuracy"], metrics, elapsed, self.run_dir)
+
+    def _diverged(self, best: dict) -> TrainResult:
+        reason = "Training became unstable (the loss is no longer a number) — try a lower learning rate."
+        if best["state"] is not None and self.run_dir is not None:
+            self.task.module.load_state_dict(best["state"])
+            self.task.save(self.run_dir)
+            reason += f" The best model so far (epoch {best['epoch']}) was kept."
+        self.emit(events.make(events.FAILED, reason=reason, best_epoch=best["epoch"]))
+        raise TrainingFailed(reason)
+
+
+def _snapshot(model: torch.nn.Module) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _warmup_cosine(total_steps: int) -> Callable[[int], float]:
+    warmup = max(1, min(total_steps // 10, 100))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
