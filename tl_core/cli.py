@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_runs)
 
     p = sub.add_parser("worker", help=argparse.SUPPRESS)  # what the app starts for each run
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", nargs="?")
+    p.add_argument("--standby", action="store_true", help="import first, then wait for a run to be handed over")
     p.set_defaults(func=_worker)
     return parser
 
@@ -209,6 +210,11 @@ def _runs(args) -> int:
 def _worker(args) -> int:
     from .runs import run_worker
 
+    if args.standby:
+        from .standby import wait_for_run
+
+        run_dir = wait_for_run()
+        return run_worker(run_dir) if run_dir else 0
     return run_worker(Path(args.run_dir))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ALL = -1  # `unfreeze=ALL` fine-tunes every block
+AUGMENTATIONS = ("none", "light", "strong")
 
 
 @dataclass

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 
+from .config import AUGMENTATIONS
 from .data import DataError, Example, read_image
 from .workspace import cache_dir, digest, load_tensors, save_tensors
 
@@ -84,7 +85,7 @@ def augmenter(preset: str, size: tuple[int, int]):
     if preset == "strong":
         return v2.Compose([v2.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True), v2.RandomHorizontalFlip(),
                            v2.ColorJitter(0.3, 0.3, 0.3), v2.RandAugment(num_ops=2, magnitude=7)])
-    raise DataError(f"Unknown augmentation '{preset}'. Choose none, light or strong.")
+    raise DataError(f"Unknown augmentation '{preset}'. Choose one of: {', '.join(AUGMENTATIONS)}.")
 
 
 def views(images: torch.Tensor, preset: str, seed: int) -> torch.Tensor:

@@ -18,8 +18,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -28,6 +26,7 @@ from pathlib import Path
 
 from . import events
 from .config import RunConfig
+from .standby import ensure_standby, hand_over, pid_alive, spawn_worker
 from .workspace import home, read_json, write_json
 
 HEARTBEAT_S = 2.0
@@ -121,16 +120,15 @@ def create_run(config: RunConfig) -> Run:
 
 
 def start_run(config: RunConfig) -> Run:
-    """Create a run and start its worker process; returns at once."""
+    """Create a run and give it to a worker process (a warm one when ready); returns at once."""
     run = create_run(config)
-    log = open(run.dir / "worker.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "tl_core.cli", "worker", str(run.dir)],
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
-    log.close()
+    pid = hand_over(run.dir)
+    if pid is None:
+        pid = spawn_worker([str(run.dir)], run.dir / "worker.log").pid
     status = read_json(run.dir / "status.json", {})
     if status.get("pid") is None:  # the worker may already have written its own
-        write_json(run.dir / "status.json", {**status, "pid": process.pid, "heartbeat": time.time()})
+        write_json(run.dir / "status.json", {**status, "pid": pid, "heartbeat": time.time()})
+    ensure_standby()
     return run
 
 
@@ -251,19 +249,4 @@ def _alive(status: dict) -> bool:
     pid = status.get("pid")
     if pid is None:  # just created; its worker has not written yet
         return time.time() - status.get("created", 0) < STALE_S
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if _is_zombie(pid):
-        return False
-    return time.time() - status.get("heartbeat", 0) < STALE_S
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return False
+    return pid_alive(pid) and time.time() - status.get("heartbeat", 0) < STALE_S

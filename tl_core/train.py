@@ -7,6 +7,8 @@ blocks than for the new head, the best epoch kept, a stop flag checked every ste
 """
 from __future__ import annotations
 
+import dataclasses
+import errno
 import math
 import time
 from dataclasses import dataclass
@@ -60,9 +62,38 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
         plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
         task = build_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event)
         return _Loop(config, task, runtime, on_event, should_stop, run_dir, started).run()
+    except torch.OutOfMemoryError:
+        if config.batch_size <= 1:
+            reason = "The model does not fit in the GPU's memory even one example at a time. Pick a smaller model."
+            on_event(events.make(events.FAILED, reason=reason))
+            raise TrainingFailed(reason) from None
+        smaller = dataclasses.replace(config, batch_size=config.batch_size // 2)
+        on_event(events.make(events.NOTE, text=f"The GPU ran out of memory with batches of {config.batch_size}; "
+                                               f"starting again with batches of {smaller.batch_size}."))
+        _free_gpu_memory()
+        return train(smaller, on_event, should_stop, run_dir)
+    except OSError as err:
+        if not _is_storage_error(err):
+            raise
+        reason = (f"Could not save the model ({err.strerror or err}): the disk is full or the workspace is "
+                  "read-only. Free some space and train again; earlier saved files were left intact.")
+        on_event(events.make(events.FAILED, reason=reason))
+        raise TrainingFailed(reason) from err
     except (DataError, ModelUnavailable, ValueError) as err:
         on_event(events.make(events.FAILED, reason=str(err)))
         raise TrainingFailed(str(err)) from err
+
+
+def _free_gpu_memory() -> None:
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _is_storage_error(err: OSError) -> bool:
+    return err.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT)
 
 
 def check_settings(config: RunConfig) -> None:

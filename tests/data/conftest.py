@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from datakit import DATASETS, REPO
+
 # `.venv/bin/pytest` puts only this folder on sys.path and the package is not installed.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-
-from datakit import DATASETS  # noqa: E402  (needs the path above when run from elsewhere)
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,12 @@
-"""Data ingestion: read folders, zips, tables and uploads into one Dataset, check it, split it, augment it.
+"""Data ingestion: read folders, zips, tables and uploads into one Dataset, check it, split it.
 
-Nothing here imports torch at import time, so the CLI starts fast; `train_transform` imports timm
-when called.
+Nothing here imports torch, so the CLI starts fast. Augmentation works on decoded tensors and lives
+with them in `tl_core.inputs`.
 """
 
 from .archives import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from .archives import MAX_ZIP_FILES as MAX_ZIP_FILES
 from .archives import load_image_zip as load_image_zip
-from .augment import AUGMENTATIONS as AUGMENTATIONS
-from .augment import train_transform as train_transform
 from .examples import DataError as DataError
 from .examples import Dataset as Dataset
 from .examples import Example as Example

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from .examples import DataError
 
-MAX_PIXELS = 80_000_000  # a 12-bit-per-side photo is ~24 MP; 80 MP still decodes in ~250 MB of RGB
+MAX_PIXELS = 80_000_000  # camera photos are 12-50 MP; 80 MP of RGB still decodes in ~240 MB
 MAX_SHORT_SIDE = 1024  # models look at 224-518 px; keeping more only costs memory and time
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")  # the only decoders untrusted bytes reach
 _MAGIC = (

@@ -17,7 +17,7 @@ _SAMPLE_CHARS = 65536
 _SAMPLE_ROWS = 500
 # Header words that mark the first row as names rather than an example.
 _TEXT_WORDS = {"text", "texts", "sentence", "review", "content", "comment", "message", "body", "document", "tweet"}
-_LABEL_WORDS = {"label", "labels", "class", "category", "target", "sentiment", "tag", "intent", "topic", "y"}
+_LABEL_WORDS = {"label", "labels", "class", "category", "target", "sentiment", "tag", "intent", "topic"}
 
 
 @dataclass
@@ -88,7 +88,7 @@ def _read_table(source: Path | bytes) -> _Table:
     first = numbered[0][1]
     has_header = _looks_like_header(first, [r for _, r in numbered[1:_SAMPLE_ROWS]])
     rows = numbered[1:] if has_header else numbered
-    width = len(first) if has_header else max(len(r) for _, r in rows[:_SAMPLE_ROWS])
+    width = max([len(first)] + [len(r) for _, r in rows[:_SAMPLE_ROWS]])
     names = [cell.strip() for cell in first] if has_header else []
     return _Table(_unique_names(names, width), rows)
 

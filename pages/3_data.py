@@ -1,0 +1,332 @@
+"""Step 3: add examples for each class, then check them (counts, thumbnails, warnings, skipped files)."""
+import time
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import charts, engine, frame
+from pages.common import project as projects
+from pages.common.frame import esc
+
+project = frame.start("data")
+st.title("Add your data")
+
+if not project:
+    st.info("Start a project on the Welcome step first, so TransferLab knows whether you sort pictures or texts.",
+            icon=":material/info:")
+    frame.link("welcome", "Go to step 1: Welcome")
+    st.stop()
+
+kind = project["kind"]
+LIMIT_MB = st.get_option("server.maxUploadSize")
+LIMIT = f"Up to {LIMIT_MB} MB per file."
+SOURCE_LABELS = {
+    "photos": "Photos for each class",
+    "zip": "A .zip file of class folders",
+    "table": "A table file (CSV, TSV or TXT)",
+    "typed": "Type or paste examples",
+}
+saved_ids = st.session_state.setdefault("saved_upload_ids", set())
+
+
+def choose_source() -> str:
+    options = list(projects.SOURCES[kind])
+    key = "source_choice"
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = project["source"]
+    picked = st.segmented_control("How do you want to add examples?", options, format_func=SOURCE_LABELS.get,
+                                  key=key, required=True)
+    if picked and picked != project["source"]:
+        project["source"] = picked
+        projects.save(project)
+    return project["source"]
+
+
+# ---------------------------------------------------------------- classes with names (photos and typed texts)
+
+def rename(uid: str) -> None:
+    """Callback of a class-name box: check the new name, then move the class's photos along with it."""
+    cls = next(c for c in project["classes"] if c["uid"] == uid)
+    new = " ".join(st.session_state[f"name_{uid}"].split())
+    problem = None
+    if not new:
+        problem = "Every class needs a name; type one."
+    elif any(c["name"].casefold() == new.casefold() for c in project["classes"] if c["uid"] != uid):
+        problem = f"There is already a class called '{new}'; use a different name."
+    if problem:
+        st.session_state["class_problem"] = problem
+        st.session_state[f"name_{uid}"] = cls["name"]
+        return
+    old_folder = projects.class_folder(project, cls["name"])
+    new_folder = projects.class_folder(project, new)
+    if old_folder.is_dir() and old_folder != new_folder:
+        if new_folder.exists():
+            st.session_state["class_problem"] = f"The name '{new}' is too close to another class; use a different one."
+            st.session_state[f"name_{uid}"] = cls["name"]
+            return
+        old_folder.rename(new_folder)
+    if project["source"] == "typed" and cls["name"] in project.get("typed", {}):
+        project["typed"][new] = project["typed"].pop(cls["name"])
+    cls["name"] = new
+    projects.save(project)
+
+
+def remove_class(uid: str) -> None:
+    cls = next(c for c in project["classes"] if c["uid"] == uid)
+    import shutil
+
+    shutil.rmtree(projects.class_folder(project, cls["name"]), ignore_errors=True)
+    project.get("typed", {}).pop(cls["name"], None)
+    project["classes"] = [c for c in project["classes"] if c["uid"] != uid]
+    projects.save(project)
+    write_typed()
+
+
+def class_header(cls: dict, index: int) -> None:
+    key = f"name_{cls['uid']}"
+    if key not in st.session_state:
+        st.session_state[key] = cls["name"]
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.text_input(f"Name of class {index}", key=key, on_change=rename, args=(cls["uid"],), max_chars=80,
+                    help="The label the model will learn, e.g. 'ants'. You can change it at any time.")
+    right.button("Remove class", key=f"remove_{cls['uid']}", on_click=remove_class, args=(cls["uid"],),
+                 icon=":material/delete:", width="stretch")
+
+
+def photo_class(cls: dict, index: int) -> None:
+    with st.container(border=True, key=f"class_{cls['uid']}"):
+        class_header(cls, index)
+        folder = projects.class_folder(project, cls["name"])
+        files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+        uploads = st.file_uploader(f"Photos of {esc(cls['name'])}", accept_multiple_files=True,
+                                   key=f"up_{cls['uid']}", help=f"Drag and drop photos here. {LIMIT}")
+        fresh = [f for f in uploads or [] if f.file_id not in saved_ids]
+        if fresh:
+            save_photos(cls, [(f.name, f.getvalue()) for f in fresh])
+            saved_ids.update(f.file_id for f in fresh)
+            st.rerun()
+        camera_on = st.toggle("Take photos with the webcam", key=f"cam_on_{cls['uid']}")
+        if camera_on:
+            shot_key = f"shots_{cls['uid']}"
+            shot = st.camera_input(f"Webcam photo for {esc(cls['name'])}",
+                                   key=f"cam_{cls['uid']}_{st.session_state.get(shot_key, 0)}")
+            if shot is not None:
+                save_photos(cls, [(f"webcam {time.strftime('%Y-%m-%d %H.%M.%S')}.jpg", shot.getvalue())])
+                st.session_state[shot_key] = st.session_state.get(shot_key, 0) + 1
+                st.rerun()
+        if files:
+            info, clear = st.columns([4, 1], vertical_alignment="center")
+            info.markdown(f"**{len(files)} {'photo' if len(files) == 1 else 'photos'}** saved for this class.")
+            if clear.button("Remove all photos", key=f"clear_{cls['uid']}", icon=":material/delete_sweep:",
+                            width="stretch"):
+                for path in files:
+                    path.unlink(missing_ok=True)
+                st.rerun()
+        else:
+            st.caption("No photos yet.")
+
+
+def save_photos(cls: dict, files: list[tuple[str, bytes]]) -> None:
+    from tl_core.data import save_uploads
+
+    _, message = engine.attempt("saving your photos", save_uploads, {cls["name"]: files}, projects.photos_dir(project))
+    if message:
+        st.session_state["class_problem"] = message
+
+
+def typed_class(cls: dict, index: int) -> None:
+    with st.container(border=True, key=f"class_{cls['uid']}"):
+        class_header(cls, index)
+        key = f"typed_{cls['uid']}"
+        if key not in st.session_state:
+            st.session_state[key] = project.get("typed", {}).get(cls["name"], "")
+        text = st.text_area(f"Examples of {esc(cls['name'])}, one per line", key=key, height=150,
+                            placeholder="The food was delicious.\nGreat service, we will come back!")
+        if text != project.get("typed", {}).get(cls["name"], ""):
+            project.setdefault("typed", {})[cls["name"]] = text
+            projects.save(project)
+            write_typed()
+        lines = [t for t in text.splitlines() if t.strip()]
+        st.caption(f"{len(lines)} {'example' if len(lines) == 1 else 'examples'}.")
+
+
+def write_typed() -> None:
+    if project["source"] != "typed":
+        return
+    from tl_core.data import save_texts
+
+    texts = {c["name"]: project.get("typed", {}).get(c["name"], "").splitlines() for c in project["classes"]}
+    if not any(t.strip() for lines in texts.values() for t in lines):
+        projects.typed_path(project).unlink(missing_ok=True)
+        return
+    _, message = engine.attempt("saving your examples", save_texts, texts, projects.typed_path(project))
+    if message:
+        st.session_state["class_problem"] = message
+
+
+def classes_editor(draw) -> None:
+    problem = st.session_state.pop("class_problem", None)
+    if problem:
+        frame.error(problem)
+    for index, cls in enumerate(project["classes"], start=1):
+        draw(cls, index)
+    if st.button("Add a class", icon=":material/add:", key="add_class"):
+        projects.add_class(project)
+        st.rerun()
+
+
+# ---------------------------------------------------------------- a zip of class folders
+
+def zip_source() -> None:
+    st.write("Zip a folder that holds **one sub-folder per class** (for example `ants/` and `bees/`), "
+             "optionally split into `train/` and `val/`.")
+    upload = st.file_uploader("Your .zip file", type=["zip"], key="zip_up", help=LIMIT)
+    st.caption(LIMIT)
+    if upload is None:
+        st.session_state.pop("zip_problem", None)
+    elif upload.file_id not in saved_ids:
+        import shutil
+
+        from tl_core.data import load_image_zip
+
+        target = projects.zip_dir(project)
+        shutil.rmtree(target, ignore_errors=True)
+        _, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=target)
+        saved_ids.add(upload.file_id)
+        if message:
+            shutil.rmtree(target, ignore_errors=True)
+        project["zip_name"] = None if message else upload.name
+        st.session_state["zip_problem"] = message
+        projects.save(project)
+    problem = st.session_state.get("zip_problem")
+    if problem:
+        frame.error(problem)
+    elif project.get("zip_name"):
+        st.success(f"Using {esc(project['zip_name'])}.", icon=":material/folder_zip:")
+
+
+# ---------------------------------------------------------------- a table of texts
+
+def table_source() -> None:
+    st.write("A table with **one row per example**: one column holds the text, another its class "
+             "(for example `Great food!` and `positive`). A header row is optional.")
+    upload = st.file_uploader("Your table file", type=["csv", "tsv", "txt"], key="table_up", help=LIMIT)
+    st.caption(LIMIT)
+    if upload is not None and upload.file_id not in saved_ids:
+        from tl_core.data.names import safe_component
+
+        folder = projects.folder(project) / "table"
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        name = safe_component(upload.name, fallback="table.csv")
+        (folder / name).write_bytes(upload.getvalue())
+        saved_ids.add(upload.file_id)
+        project.update(table_file=name, text_column=None, label_column=None)
+        for key in ("text_column_pick", "label_column_pick"):
+            st.session_state.pop(key, None)
+        projects.save(project)
+    path = projects.table_path(project)
+    if not path or not path.is_file():
+        return
+    stamp = projects.stamp(path)
+    columns, message = engine.columns(path, stamp)
+    if message:
+        frame.error(message)
+        return
+    if len(columns) < 2:
+        frame.error("The table needs two columns, one with the text and one with its class; add a class column.")
+        return
+    if not project.get("text_column") or project["text_column"] not in columns \
+            or project.get("label_column") not in columns:
+        text_col, label_col = engine.guess_columns(path, columns, stamp)
+        project.update(text_column=text_col, label_column=label_col)
+        projects.save(project)
+    st.success(f"Using {esc(project['table_file'])}.", icon=":material/table:")
+    left, right = st.columns(2)
+    for box, field, label, help in (
+        (left, "text_column", "Which column holds the text?", "The sentences or documents the model reads."),
+        (right, "label_column", "Which column holds the class?", "The label each text should get, e.g. positive."),
+    ):
+        key = f"{field}_pick"
+        if st.session_state.get(key) not in columns:
+            st.session_state[key] = project[field]
+        picked = box.selectbox(label, columns, key=key, help=help)
+        if picked != project[field]:
+            project[field] = picked
+            projects.save(project)
+
+
+# ---------------------------------------------------------------- the report
+
+def show_report() -> None:
+    st.header("Check your data")
+    path, text_col, label_col = projects.data_source(project)
+    if path is None:
+        nothing = {"photos": "Add photos to your classes", "zip": "Upload a .zip file",
+                   "table": "Upload a table", "typed": "Type a few examples for each class"}[project["source"]]
+        st.info(f"{nothing} to see how many examples each class has.", icon=":material/info:")
+        return None
+    stamp = projects.stamp(path)
+    data, message = engine.dataset(path, text_col, label_col, stamp)
+    if message:
+        frame.error(message)
+        return None
+    report, message = engine.report(data, project.get("val_split", 0.2), project.get("seed", 0))
+    if message:
+        frame.error(message)
+        return None
+    thing = "pictures" if kind == "image" else "texts"
+    a, b, c = st.columns(3)
+    a.metric("Classes", len(report.counts))
+    b.metric(f"{thing.capitalize()} for training", sum(report.train_counts.values()) if report.train_counts else "–")
+    c.metric(f"{thing.capitalize()} for checking", sum(report.val_counts.values()) if report.val_counts else "–",
+             help="Validation examples: kept aside during training to check how well the model does on "
+                  "examples it has never seen.")
+    st.plotly_chart(charts.counts(report), key="counts_chart", config=charts.CONFIG)
+    for problem in report.errors:
+        frame.error(problem)
+    for note in report.warnings:
+        frame.warning(note)
+    if report.skipped:
+        with st.expander(f"{len(report.skipped)} {'file' if kind == 'image' else 'row'}"
+                         f"{'' if len(report.skipped) == 1 else 's'} left out, and why"):
+            st.dataframe(pd.DataFrame([{"name": s.name, "why it was left out": s.reason} for s in report.skipped]),
+                         hide_index=True, key="skipped_table")
+    st.subheader("A look at each class")
+    by_class: dict[str, list] = {}
+    for example in data.examples:
+        by_class.setdefault(example.label, []).append(example)
+    for label in data.classes:
+        examples = by_class.get(label, [])
+        st.markdown(f"**{esc(label)}** · {len(examples)} {thing}")
+        if kind == "image":
+            thumbs = [t for t in (engine.thumbnail(e.path) for e in examples[:10] if e.path) if t]
+            if thumbs:
+                st.image(thumbs, width=96)
+        else:
+            st.dataframe(pd.DataFrame({"example": [e.text for e in examples[:3]]}), hide_index=True,
+                         key=f"preview_{label}")
+    if report.ok:
+        st.success("Your data is ready for training.", icon=":material/check_circle:")
+    else:
+        st.error("Fix the problems above before training.", icon=":material/block:")
+    return report
+
+
+source = choose_source()
+if source == "photos":
+    st.caption(f"Name each class, then drag and drop its photos (JPEG, PNG, WebP, BMP, GIF or TIFF). {LIMIT}")
+    classes_editor(photo_class)
+elif source == "zip":
+    zip_source()
+elif source == "table":
+    table_source()
+else:
+    st.caption("Name each class and type or paste examples, one per line.")
+    classes_editor(typed_class)
+
+report = show_report()
+frame.next_button("train", "Next: train your model", disabled=not (report and report.ok),
+                  help=None if report and report.ok else "Add enough examples for at least two classes first.")

@@ -1,0 +1,126 @@
+"""Step 5: how good the model is: accuracy, per-class numbers, confusion matrix, the examples it got wrong."""
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import charts, engine, frame
+from pages.common.frame import esc
+
+project = frame.start("results")
+st.title("Results")
+
+
+def pick_run():
+    """The run in the URL, else the newest one with a trained model; the person can choose another."""
+    runs = [r for r in engine.runs_safe() if r.has_model()]
+    if not runs:
+        return None
+    wanted = st.query_params.get("run")
+    ids = [r.id for r in runs]
+    index = ids.index(wanted) if wanted in ids else 0
+    labels = {r.id: run_label(r) for r in runs}
+    chosen = st.selectbox("Which run?", ids, index=index, format_func=labels.get, key=f"results_run_{wanted}")
+    if chosen != wanted:
+        st.query_params["run"] = chosen
+        st.session_state["run_id"] = chosen
+    return next(r for r in runs if r.id == chosen)
+
+
+def run_label(run) -> str:
+    config = engine.run_config(run)
+    metrics = run.metrics() or {}
+    accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
+    name = config.name if config and config.name else run.id
+    return f"{name}{accuracy}"
+
+
+run = pick_run()
+if run is None:
+    wanted = st.query_params.get("run")
+    waiting = engine.get_run(wanted)
+    if waiting is not None and waiting.state in ("queued", "running"):
+        st.info("This run is still training. Its results appear here when it has finished.", icon=":material/hourglass_top:")
+        frame.link("train", "Watch it on step 4: Train")
+    else:
+        st.info("No trained model yet. Train one first; its results will appear here.", icon=":material/info:")
+        frame.link("train" if project else "welcome", "Go to step 4: Train" if project else "Go to step 1: Welcome")
+    st.stop()
+
+metrics = run.metrics()
+if not metrics:
+    st.info("This run has no results saved.", icon=":material/info:")
+    st.stop()
+
+kind = engine.run_kind(run)
+config = engine.run_config(run)
+classes = metrics.get("classes") or list(metrics.get("per_class", {}))
+a, b, c, d = st.columns(4)
+a.metric("Accuracy", f"{metrics['accuracy']:.1%}",
+         help="The share of validation examples (never trained on) that the model put in the right class.")
+b.metric("Validation examples", metrics.get("examples", 0))
+c.metric("Best epoch", metrics.get("best_epoch", "?"), help="The epoch whose model was kept: the one with the best "
+                                                             "validation accuracy.")
+d.metric("Trained on", metrics.get("device", "?"))
+
+left, right = st.columns([1, 1], gap="large")
+with left:
+    st.subheader("Per class")
+    rows = [{"class": name, "precision": m["precision"], "recall": m["recall"], "F1 score": m["f1"],
+             "examples": m["support"]} for name, m in metrics.get("per_class", {}).items()]
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="per_class",
+                 column_config={"precision": percent, "recall": percent, "F1 score": percent})
+    st.caption("**Precision**: when the model says this class, how often it is right. "
+               "**Recall**: of the examples of this class, how many it found. "
+               "**F1**: both in one number.")
+with right:
+    st.subheader("What gets confused with what")
+    st.plotly_chart(charts.confusion(classes, metrics["confusion"]), key="confusion", config=charts.CONFIG)
+    st.caption("Each row is a true class, each column what the model predicted. The diagonal counts the correct "
+               "answers; everything else is a mistake.")
+
+st.subheader("How training went")
+st.plotly_chart(charts.curves(run.events(), run.id), key=f"history_{run.id}", config=charts.CONFIG)
+
+st.subheader("Examples the model got wrong")
+mistakes = metrics.get("mistakes", [])
+if not mistakes:
+    st.success("None: the model got every validation example right.", icon=":material/celebration:")
+    st.stop()
+pairs: dict[tuple[str, str], int] = {}
+for m in mistakes:
+    pairs[(m["true"], m["predicted"])] = pairs.get((m["true"], m["predicted"]), 0) + 1
+options = [None] + sorted(pairs, key=lambda p: -pairs[p])
+shown = st.selectbox("Show", options, key="mistake_filter",
+                     format_func=lambda p: f"all mistakes ({len(mistakes)})" if p is None
+                     else f"{p[0]} taken for {p[1]} ({pairs[p]})")
+selected = [m for m in mistakes if shown is None or (m["true"], m["predicted"]) == shown]
+total = metrics.get("mistake_count", len(mistakes))
+if total > len(mistakes):
+    st.caption(f"Showing the {len(mistakes)} most confident of {total} mistakes.")
+
+
+def caption(m: dict) -> str:
+    return f"true: {m['true']}\npredicted: {m['predicted']} ({m['confidence']:.0%} sure)"
+
+
+if kind == "image":
+    root = Path(config.data) if config else None
+    grid = st.columns(5)
+    for index, m in enumerate(selected[:40]):
+        with grid[index % 5], st.container(border=True):
+            path = root / m["name"] if root else None
+            thumb = engine.thumbnail(path, 220) if path and path.is_file() else None
+            if thumb:
+                st.image(thumb, width="stretch")
+            else:
+                st.text("(picture no longer available)")
+            st.text(caption(m))
+else:
+    st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
+                                "how sure": m["confidence"]} for m in selected]),
+                 hide_index=True, key="text_mistakes",
+                 column_config={"how sure": st.column_config.NumberColumn(format="percent")})
+
+frame.next_button("try", "Next: try the model yourself")

@@ -1,0 +1,85 @@
+"""Step 6: give the trained model a new picture or sentence and see what it predicts."""
+import streamlit as st
+
+from pages.common import charts, engine, frame
+from pages.common.frame import esc
+
+project = frame.start("try")
+st.title("Try your model")
+
+runs = [r for r in engine.runs_safe() if r.has_model()]
+if not runs:
+    st.info("No trained model yet. Train one first, then try it here with new examples.", icon=":material/info:")
+    frame.link("train" if project else "welcome", "Go to step 4: Train" if project else "Go to step 1: Welcome")
+    st.stop()
+
+wanted = st.query_params.get("run")
+ids = [r.id for r in runs]
+
+
+def label(run_id: str) -> str:
+    run = next(r for r in runs if r.id == run_id)
+    config = engine.run_config(run)
+    metrics = run.metrics() or {}
+    accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
+    return f"{config.name if config and config.name else run_id}{accuracy}"
+
+
+chosen = st.selectbox("Which model?", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=label,
+                      key=f"try_run_{wanted}")
+if chosen != wanted:
+    st.query_params["run"] = chosen
+    st.session_state["run_id"] = chosen
+run = next(r for r in runs if r.id == chosen)
+model, message = engine.predictor(run)
+if message:
+    frame.error(message)
+    st.stop()
+st.caption("It knows these classes: " + esc(", ".join(model.classes)))
+LIMIT = f"Up to {st.get_option('server.maxUploadSize')} MB."
+
+
+def show(top: list[tuple[str, float]]) -> None:
+    best, probability = top[0]
+    st.markdown(f"### The model says: {esc(best)}")
+    st.caption(f"{probability:.0%} sure. Below: the classes it considered most likely.")
+    st.plotly_chart(charts.predictions(top), key="prediction_chart", config=charts.CONFIG)
+
+
+if model.kind == "image":
+    source = st.segmented_control("Where is the picture?", ["upload", "webcam"], default="upload", required=True,
+                                  key="try_source", format_func={"upload": "Upload a picture",
+                                                                 "webcam": "Take one with the webcam"}.get)
+    if source == "webcam":
+        picture = st.camera_input("Point the webcam at something", key="try_camera")
+    else:
+        picture = st.file_uploader("A picture the model has not seen", key="try_upload",
+                                   type=["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"], help=LIMIT)
+        st.caption(LIMIT)
+    if picture is None:
+        st.info("Add a picture to see what the model thinks it shows.", icon=":material/image:")
+        st.stop()
+    left, right = st.columns([1, 2], gap="large")
+    data = picture.getvalue()
+    result, message = engine.predict(run, [data], top_k=5)
+    with left:
+        if message:
+            frame.error(message)
+        else:
+            st.image(data, width="stretch")
+    if result:
+        with right:
+            show(result[0])
+else:
+    with st.form("try_text", border=False):
+        text = st.text_area("Type or paste a sentence", key="try_text_input", height=120,
+                            placeholder="The food was great and the staff were friendly.")
+        asked = st.form_submit_button("Predict", type="primary", icon=":material/send:")
+    if not text.strip():
+        st.info("Type a sentence and press Predict to see which class the model picks.", icon=":material/edit:")
+        st.stop()
+    result, message = engine.predict(run, [text], top_k=5)
+    if message:
+        frame.error(message)
+    else:
+        show(result[0])

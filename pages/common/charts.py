@@ -1,0 +1,144 @@
+"""The pictures the pages draw: Plotly figures, and the network as a stack of blocks (our own static HTML).
+
+Anything a person typed (class names) goes through `plot_text` before it reaches a Plotly label,
+and never into the HTML drawing.
+"""
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .frame import plot_text
+
+BLUE, ORANGE, GREEN, GREY = "#2563eb", "#f97316", "#16a34a", "#9ca3af"
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def _layout(fig: go.Figure, height: int, revision: str | None = None) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), uirevision=revision or "fixed",
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0))
+    return fig
+
+
+def counts(report) -> go.Figure:
+    """Examples per class, split into the part that trains and the part that checks."""
+    classes = list(report.counts)
+    names = [plot_text(c) for c in classes]
+    fig = go.Figure()
+    if report.train_counts:
+        fig.add_bar(name="for training", x=names, y=[report.train_counts.get(c, 0) for c in classes], marker_color=BLUE)
+        fig.add_bar(name="for checking (validation)", x=names, y=[report.val_counts.get(c, 0) for c in classes],
+                    marker_color=ORANGE)
+    else:
+        fig.add_bar(name="examples", x=names, y=[report.counts[c] for c in classes], marker_color=BLUE)
+    fig.update_layout(barmode="stack", yaxis_title="examples", title="Examples per class")
+    return _layout(fig, 320)
+
+
+def curves(events: list[dict], revision: str) -> go.Figure:
+    """Loss and validation accuracy as training goes; the thin line moves within an epoch."""
+    started = next((e for e in events if e["event"] == "started"), {})
+    epochs = started.get("epochs") or 0
+    steps = started.get("steps") or 0
+    per_epoch = steps / epochs if epochs and steps else None
+    progress = [e for e in events if e["event"] == "progress"]
+    finished_epochs = [e for e in events if e["event"] == "epoch"]
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss: lower is better", "Validation accuracy: higher is better"))
+    if per_epoch and progress:
+        fig.add_scatter(x=[e["step"] / per_epoch for e in progress], y=[e["loss"] for e in progress],
+                        name="training loss (live)", mode="lines", line=dict(color=BLUE, width=1), opacity=0.45,
+                        row=1, col=1)
+    x = [e["epoch"] for e in finished_epochs]
+    fig.add_scatter(x=x, y=[e["train_loss"] for e in finished_epochs], name="training loss (per epoch)",
+                    mode="lines+markers", line=dict(color=BLUE), row=1, col=1)
+    fig.add_scatter(x=x, y=[e["val_loss"] for e in finished_epochs], name="validation loss",
+                    mode="lines+markers", line=dict(color=ORANGE), row=1, col=1)
+    fig.add_scatter(x=x, y=[100 * e["val_accuracy"] for e in finished_epochs], name="validation accuracy",
+                    mode="lines+markers", line=dict(color=GREEN), row=1, col=2)
+    span = [0, max(epochs, 1) + 0.2] if epochs else None
+    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=span)
+    fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="% correct", range=[0, 102], row=1, col=2)
+    return _layout(fig, 360, revision)
+
+
+def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:
+    """Validation accuracy of several runs, one line each."""
+    fig = go.Figure()
+    for name, points in series.items():
+        fig.add_scatter(x=[p[0] for p in points], y=[100 * p[1] for p in points], name=plot_text(name),
+                        mode="lines+markers")
+    fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch", yaxis_title="% correct",
+                      yaxis_range=[0, 102])
+    return _layout(fig, 380)
+
+
+def confusion(classes: list[str], matrix: list[list[int]]) -> go.Figure:
+    names = [plot_text(c) for c in classes]
+    fig = go.Figure(go.Heatmap(z=matrix, x=names, y=names, colorscale="Blues", showscale=False,
+                               text=matrix, texttemplate="%{text}", textfont=dict(size=16),
+                               hovertemplate="true: %{y}<br>predicted: %{x}<br>%{z} examples<extra></extra>"))
+    fig.update_layout(title="Confusion matrix", xaxis_title="what the model predicted", yaxis_title="the true class",
+                      yaxis_autorange="reversed", xaxis_type="category", yaxis_type="category")
+    return _layout(fig, 120 + 60 * len(classes))
+
+
+def predictions(top: list[tuple[str, float]]) -> go.Figure:
+    labels = [plot_text(label) for label, _ in top][::-1]
+    values = [100 * p for _, p in top][::-1]
+    colors = [GREY] * (len(values) - 1) + [BLUE]
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colors,
+                           text=[f"{v:.0f}%" for v in values], textposition="auto",
+                           hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
+    fig.update_layout(title="How sure the model is", xaxis_title="probability (%)", xaxis_range=[0, 100],
+                      yaxis_type="category")
+    return _layout(fig, 110 + 45 * len(top))
+
+
+# ---------------------------------------------------------------- the network as a stack of blocks
+
+_STYLE = """
+<style>
+.tl-net {font-family: sans-serif; max-width: 460px; margin: 0 auto;}
+.tl-block {display: flex; justify-content: space-between; align-items: center; border-radius: 8px;
+  padding: 6px 12px; margin: 4px 0; font-size: 14px; border: 2px solid transparent;}
+.tl-frozen {background: #eceef1; color: #6b7280; border-color: #d1d5db;}
+.tl-train {background: #dbeafe; color: #1e3a8a; border-color: #2563eb; font-weight: 600;}
+.tl-head {background: #dcfce7; color: #14532d; border-color: #16a34a; font-weight: 700;}
+.tl-io {text-align: center; color: #4b5563; font-size: 13px; margin: 2px 0;}
+.tl-count {font-weight: 400; font-size: 12px;}
+.tl-legend {font-size: 12px; color: #4b5563; text-align: center; margin-top: 6px;}
+</style>
+"""
+
+
+def network_html(blocks: list[tuple[str, int]], first_trainable: int, head_params: int, kind: str,
+                 num_classes: int) -> str:
+    """The network drawn top (output) to bottom (input). Only our own strings go in: block titles and numbers."""
+    rows = [f'<div class="tl-io">▲ prediction: one of {int(num_classes)} classes</div>',
+            f'<div class="tl-block tl-head" data-state="head"><span>✚ New head (learns your classes)</span>'
+            f'<span class="tl-count">{_short(head_params)} · trains</span></div>']
+    for index in range(len(blocks) - 1, -1, -1):
+        title, count = blocks[index]
+        trains = index >= first_trainable
+        state = "trainable" if trains else "frozen"
+        mark = "🔓" if trains else "🔒"
+        tail = "trains" if trains else "frozen"
+        rows.append(f'<div class="tl-block tl-{"train" if trains else "frozen"}" data-state="{state}">'
+                    f'<span>{mark} {html.escape(title)}</span><span class="tl-count">{_short(count)} · {tail}</span></div>')
+    source = "your picture" if kind == "image" else "your sentence"
+    rows.append(f'<div class="tl-io">▲ {source} goes in here</div>')
+    legend = ('<div class="tl-legend">🔒 grey = frozen: keeps what it learned before · '
+              '🔓 blue = fine-tuned on your data · green = the new part</div>')
+    return _STYLE + '<div class="tl-net">' + "".join(rows) + legend + "</div>"
+
+
+def _short(n: int) -> str:
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M parameters"
+    if n >= 1e3:
+        return f"{n / 1e3:.0f} k parameters"
+    return f"{n} parameters"

@@ -1,0 +1,212 @@
+"""Every call into tl_core that a page makes, cached where it is slow and turned into a sentence when it fails.
+
+Pages never see an exception from the engine: `attempt` returns (value, None) or (None, message).
+"""
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+log = logging.getLogger("transferlab.app")
+
+Outcome = tuple[Any, str | None]
+
+
+def attempt(what: str, fn: Callable, *args, **kwargs) -> Outcome:
+    """Run an engine call; a problem the user can fix comes back as its own sentence, a bug as a plain one."""
+    from tl_core.data import DataError
+    from tl_core.models.catalog import ModelUnavailable
+
+    try:
+        return fn(*args, **kwargs), None
+    except (DataError, ModelUnavailable) as err:
+        return None, str(err)
+    except FileNotFoundError as err:
+        return None, str(err) if str(err).endswith(".") else f"Something needed {what} is missing: {err}."
+    except Exception:  # a bug: the log gets the details, the page gets a sentence
+        log.exception("engine call failed: %s", what)
+        return None, (f"Something went wrong while {what}. Try again; if it keeps happening, "
+                      "the details are in the TransferLab server's log.")
+
+
+# ---------------------------------------------------------------- models
+
+def catalog(kind: str):
+    from tl_core.models.catalog import catalog as engine_catalog
+
+    return engine_catalog(kind)
+
+
+def model_info(name: str, kind: str):
+    from tl_core.models.catalog import default_model, find_model
+
+    return (find_model(name) if name else None) or default_model(kind)
+
+
+@st.cache_resource(show_spinner="Loading the network's layout…", max_entries=4)
+def _backbone(name: str, kind: str, num_classes: int):
+    from tl_core.models import load_model
+
+    return load_model(name, kind, num_classes, pretrained=False)
+
+
+def backbone(name: str, kind: str, num_classes: int) -> Outcome:
+    """The network without its weights (enough to draw it and count parameters), cached per model."""
+    return attempt("loading the network", _backbone, name, kind, max(2, num_classes))
+
+
+def plan(backbone, unfreeze: int, from_scratch: bool) -> Outcome:
+    from tl_core.freeze import plan_for
+
+    return attempt("counting parameters", plan_for, backbone, unfreeze, from_scratch)
+
+
+# ---------------------------------------------------------------- data
+
+@st.cache_data(show_spinner="Reading your data…", max_entries=16)
+def _dataset(path: str, text_column: str | None, label_column: str | None, stamp: tuple):
+    from tl_core.data import load_dataset
+
+    return load_dataset(path, text_column=text_column, label_column=label_column)
+
+
+def dataset(path: Path, text_column: str | None, label_column: str | None, stamp: tuple) -> Outcome:
+    return attempt("reading your data", _dataset, str(path), text_column, label_column, stamp)
+
+
+def report(data, val_split: float, seed: int = 0) -> Outcome:
+    from tl_core.data import make_report
+
+    return attempt("checking your data", make_report, data, val_split, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _columns(path: str, stamp: tuple) -> list[str]:
+    from tl_core.data import table_columns
+
+    return table_columns(Path(path))
+
+
+def columns(path: Path, stamp: tuple) -> Outcome:
+    return attempt("reading the table's columns", _columns, str(path), stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _guess_columns(path: str, columns: tuple[str, ...], stamp: tuple) -> tuple[str, str]:
+    """The (text, label) columns the engine picks by itself, found by asking it with each choice."""
+    from tl_core.data import DataError, load_dataset
+
+    guess = load_dataset(path)
+    first = guess.examples[0]
+    for text_col in columns:
+        for label_col in columns:
+            if text_col == label_col:
+                continue
+            try:
+                trial = load_dataset(path, text_column=text_col, label_column=label_col)
+            except DataError:
+                continue
+            if trial.examples and (trial.examples[0].text, trial.examples[0].label) == (first.text, first.label) \
+                    and len(trial.examples) == len(guess.examples):
+                return text_col, label_col
+    return columns[0], columns[-1]
+
+
+def guess_columns(path: Path, columns: list[str], stamp: tuple) -> tuple[str, str]:
+    if len(columns) < 2:
+        return columns[0], columns[0]
+    if len(columns) > 6:  # asking the engine for every pair would be slow; the person picks
+        return columns[0], columns[-1]
+    value, _ = attempt("guessing the columns", _guess_columns, str(path), tuple(columns), stamp)
+    return value or (columns[0], columns[-1])
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _thumbnail(path: str, mtime: int, size: int) -> bytes:
+    from tl_core.data import read_image
+
+    image = read_image(Path(path), draft_size=size * 2)
+    image.thumbnail((size, size))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def thumbnail(path: Path, size: int = 160) -> bytes | None:
+    """A small JPEG of a picture, or None when it cannot be read (it is then listed as skipped anyway)."""
+    try:
+        value, message = attempt("making a thumbnail", _thumbnail, str(path), path.stat().st_mtime_ns, size)
+    except OSError:
+        return None
+    return value
+
+
+# ---------------------------------------------------------------- runs
+
+def runs_safe() -> list:
+    from tl_core.runs import list_runs
+
+    value, _ = attempt("listing runs", list_runs)
+    return value or []
+
+
+def get_run(run_id: str | None):
+    if not run_id:
+        return None
+    from tl_core.runs import get_run as engine_get_run
+
+    value, _ = attempt("opening a run", engine_get_run, run_id)
+    return value
+
+
+def run_config(run):
+    value, _ = attempt("reading a run's settings", lambda: run.config)
+    return value
+
+
+def run_kind(run) -> str:
+    """'image' or 'text', from the trained model or else from the data's file name."""
+    from tl_core.workspace import read_json
+
+    described = read_json(run.dir / "model.json") or {}
+    if described.get("kind"):
+        return described["kind"]
+    config = run_config(run)
+    data = (config.data if config else "").lower()
+    return "text" if data.endswith((".csv", ".tsv", ".txt")) else "image"
+
+
+@st.cache_resource(show_spinner="Loading the trained model…", max_entries=3)
+def _predictor(run_id: str, stamp: float):
+    from tl_core.predict import Predictor
+
+    return Predictor.load(run_id)
+
+
+def predictor(run) -> Outcome:
+    try:
+        stamp = (run.dir / "model.safetensors").stat().st_mtime
+    except OSError:
+        return None, "This run has no trained model yet."
+    return attempt("loading the trained model", _predictor, run.id, stamp)
+
+
+def predict(run, inputs: list, top_k: int = 5) -> Outcome:
+    model, message = predictor(run)
+    if message:
+        return None, message
+    return attempt("predicting", model.predict, inputs, top_k)
+
+
+def export_zip(run) -> bytes:
+    """The run's export as zip bytes, made once and kept beside the run. Called when Download is clicked."""
+    from tl_core.export import export_run
+
+    ready = run.dir / "export" / f"transferlab-{run.id}.zip"
+    if not ready.is_file():
+        ready = export_run(run, as_zip=True)
+    return Path(ready).read_bytes()

@@ -1,0 +1,138 @@
+"""The frame every step shares: page setup, the step indicator, the project summary, moving between steps.
+
+Each page file calls `start(slug)` first, so a page also works when Streamlit runs it on its own
+(a deep link right after the server starts runs a `pages/` file without `app.py`).
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import streamlit as st
+
+from . import project as projects
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str      # the URL path: /train
+    title: str     # the step's full name
+    short: str     # what the step indicator says
+    path: str      # the page file, relative to app.py
+    icon: str
+
+
+STEPS = (
+    Step("welcome", "Welcome", "Welcome", "pages/1_welcome.py", ":material/waving_hand:"),
+    Step("model", "Choose a model", "Model", "pages/2_model.py", ":material/neurology:"),
+    Step("data", "Add your data", "Data", "pages/3_data.py", ":material/photo_library:"),
+    Step("train", "Train", "Train", "pages/4_train.py", ":material/model_training:"),
+    Step("results", "Results", "Results", "pages/5_results.py", ":material/insights:"),
+    Step("try", "Try it", "Try it", "pages/6_try.py", ":material/science:"),
+    Step("runs", "All runs", "All runs", "pages/7_runs.py", ":material/history:"),
+)
+BY_SLUG = {s.slug: s for s in STEPS}
+
+
+def start(slug: str) -> dict | None:
+    """Set up the page, reconnect to the project and run named in the URL, draw the frame.
+
+    Returns the current project (a dict) or None when no project has been started in this browser tab.
+    """
+    step = BY_SLUG[slug]
+    st.set_page_config(page_title=f"{step.title} · TransferLab", page_icon=":material/school:", layout="wide")
+    project = projects.current()
+    _keep_in_url(project)
+    _step_indicator(step)
+    _sidebar(project)
+    return project
+
+
+def _keep_in_url(project: dict | None) -> None:
+    """Page links drop query parameters; put the project and run back so a refresh or a new tab reconnects."""
+    if project and st.query_params.get("project") != project["id"]:
+        st.query_params["project"] = project["id"]
+    run_id = st.session_state.get("run_id")
+    if run_id and not st.query_params.get("run"):
+        st.query_params["run"] = run_id
+
+
+def url_params() -> dict:
+    """The query parameters every link between steps carries."""
+    params = {}
+    for name in ("project", "run"):
+        value = st.query_params.get(name)
+        if value:
+            params[name] = value
+    return params
+
+
+def go(slug: str, **extra: str) -> None:
+    """Switch to another step, keeping the project and run in the URL."""
+    st.switch_page(BY_SLUG[slug].path, query_params={**url_params(), **extra})
+
+
+def link(slug: str, label: str | None = None, icon: str | None = None, **kwargs) -> None:
+    step = BY_SLUG[slug]
+    st.page_link(step.path, label=label or step.title, icon=icon or step.icon, query_params=url_params(), **kwargs)
+
+
+def next_button(slug: str, label: str, disabled: bool = False, help: str | None = None, key: str | None = None):
+    """The big button at the bottom of a step that leads to the next one."""
+    if st.button(label, type="primary", icon=":material/arrow_forward:", icon_position="right",
+                 disabled=disabled, help=help, key=key or f"next_{slug}"):
+        go(slug)
+
+
+def _step_indicator(current: Step) -> None:
+    number = STEPS.index(current) + 1
+    with st.container(horizontal=True, gap="small", vertical_alignment="center", key="stepper"):
+        st.markdown("**TransferLab**")
+        for index, step in enumerate(STEPS, start=1):
+            here = step is current
+            label = f"{index} · {step.short}"
+            icon = ":material/radio_button_checked:" if here else step.icon
+            st.page_link(step.path, label=f"**{label}**" if here else label, icon=icon,
+                         query_params=url_params(), help=f"Step {index} of {len(STEPS)}")
+    st.progress(number / len(STEPS), text=f"Step {number} of {len(STEPS)}: {current.title}")
+
+
+def _sidebar(project: dict | None) -> None:
+    with st.sidebar:
+        st.subheader("Your project")
+        if not project:
+            st.caption("No project yet. Start one on the Welcome step.")
+        else:
+            kind = "Pictures" if project["kind"] == "image" else "Texts"
+            st.markdown(f"**What it sorts:** {kind}")
+            st.markdown(f"**Model:** {esc(projects.model_title(project))}")
+            st.markdown(f"**Data:** {esc(projects.data_summary(project))}")
+        run_id = st.query_params.get("run")
+        if run_id:
+            st.markdown(f"**Current run:** `{esc(run_id)}`")
+        st.divider()
+        st.caption("Everything stays on this computer: your data, your models, your runs.")
+
+
+# ---------------------------------------------------------------- showing user text safely
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&])")
+
+
+def esc(text: object) -> str:
+    """User text (a class name, a file name, an error naming one) made inert inside Streamlit markdown."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def plot_text(text: object) -> str:
+    """User text inside a Plotly label, which understands a little HTML."""
+    return html.escape(str(text), quote=True)
+
+
+def error(message: object) -> None:
+    st.error(esc(message), icon=":material/error:")
+
+
+def warning(message: object) -> None:
+    st.warning(esc(message), icon=":material/warning:")

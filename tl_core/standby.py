@@ -1,0 +1,114 @@
+"""A worker process that has already paid for its imports, waiting to take the next run.
+
+Importing torch, timm and transformers costs about 3-5 s of every fresh process here; on cached
+features the training itself takes about one second. So the app keeps one worker warm: `start_run`
+hands the run to it and starts another for the run after. Handing over is a rename (atomic, so one
+run reaches one worker); a standby that waits too long, or whose workspace is gone, exits by itself.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .workspace import home, write_atomic
+
+IDLE_EXIT_S = 15 * 60
+POLL_S = 0.05
+
+
+def standby_dir() -> Path:
+    path = home() / "standby"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def enabled() -> bool:
+    return os.environ.get("TRANSFERLAB_STANDBY", "1") != "0"
+
+
+def spawn_worker(args: list[str], log: Path) -> subprocess.Popen:
+    """A worker in its own session: a crash there never reaches the app, and Stop can kill its whole group."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "tl_core.cli", "worker", *args], stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def hand_over(run_dir: Path) -> int | None:
+    """Give `run_dir` to a warm worker; its pid, or None when none is ready."""
+    for ready in sorted(standby_dir().glob("*.ready")):
+        pid = int(ready.stem)
+        claimed = ready.with_suffix(".claimed")
+        try:
+            os.rename(ready, claimed)
+        except FileNotFoundError:  # another page claimed it first
+            continue
+        if not pid_alive(pid):
+            claimed.unlink(missing_ok=True)
+            continue
+        write_atomic(standby_dir() / f"{pid}.job", str(run_dir))
+        return pid
+    return None
+
+
+def ensure_standby() -> None:
+    """Keep one warm worker waiting (no-op when one is ready or starting)."""
+    if not enabled():
+        return
+    folder = standby_dir()
+    for marker in list(folder.glob("*.ready")) + list(folder.glob("*.starting")):
+        if pid_alive(int(marker.stem)):
+            return
+        marker.unlink(missing_ok=True)
+    process = spawn_worker(["--standby"], folder / "standby.log")
+    (folder / f"{process.pid}.starting").touch()
+
+
+def wait_for_run() -> Path | None:
+    """In the standby process: import what training needs, say ready, wait for a run folder."""
+    import timm  # noqa: F401  (the point is to pay these imports now)
+    import transformers  # noqa: F401
+
+    from . import train  # noqa: F401
+
+    folder = standby_dir()
+    me = os.getpid()
+    (folder / f"{me}.ready").touch()
+    (folder / f"{me}.starting").unlink(missing_ok=True)
+    job = folder / f"{me}.job"
+    waited_since = time.time()
+    while folder.is_dir() and time.time() - waited_since < IDLE_EXIT_S:
+        if job.exists():
+            run_dir = Path(job.read_text())
+            job.unlink()
+            (folder / f"{me}.claimed").unlink(missing_ok=True)
+            _log_into(run_dir / "worker.log")
+            return run_dir
+        time.sleep(POLL_S)
+    for leftover in (f"{me}.ready", f"{me}.claimed"):
+        (folder / leftover).unlink(missing_ok=True)
+    return None
+
+
+def _log_into(path: Path) -> None:
+    """From now on this process's output belongs to the run it took."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Running and not a zombie (a finished child the app has not reaped still has a pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
