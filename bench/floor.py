@@ -55,7 +55,7 @@ def image_features(root: Path):
     t = time.time()
     classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
     files = [(f, c) for split in ("train", "val") for c, name in enumerate(classes)
-             for f in sorted((root / split / name).iterdir()) if f.suffix.lower() in (".jpg", ".jpeg", ".png")]
+             for f in sorted((root / split / name).iterdir()) if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")]
     n_train = sum(1 for f, _ in files if f.parent.parent.name == "train")
 
     def decode(path: Path) -> np.ndarray:  # timm's eval view: shorter side to 256 (bicubic), centre 224

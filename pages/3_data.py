@@ -98,40 +98,50 @@ def photo_class(cls: dict, index: int) -> None:
         class_header(cls, index)
         folder = projects.class_folder(project, cls["name"])
         files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
-        uploads = st.file_uploader(f"Photos of {esc(cls['name'])}", accept_multiple_files=True,
-                                   key=f"up_{cls['uid']}", help=f"Drag and drop photos here. {LIMIT}")
-        fresh = [f for f in uploads or [] if f.file_id not in saved_ids]
-        if fresh:
-            save_photos(cls, [(f.name, f.getvalue()) for f in fresh])
-            saved_ids.update(f.file_id for f in fresh)
-            st.rerun()
-        camera_on = st.toggle("Take photos with the webcam", key=f"cam_on_{cls['uid']}")
-        if camera_on:
-            shot_key = f"shots_{cls['uid']}"
-            shot = st.camera_input(f"Webcam photo for {esc(cls['name'])}",
-                                   key=f"cam_{cls['uid']}_{st.session_state.get(shot_key, 0)}")
-            if shot is not None:
-                save_photos(cls, [(f"webcam {time.strftime('%Y-%m-%d %H.%M.%S')}.jpg", shot.getvalue())])
-                st.session_state[shot_key] = st.session_state.get(shot_key, 0) + 1
-                st.rerun()
+        uid = cls["uid"]
+        inbox = st.session_state.get(f"inbox_{uid}", 0)  # a new number = a new, empty uploader
+        key = f"up_{uid}_{inbox}"
+        st.file_uploader(f"Add photos of {esc(cls['name'])}", accept_multiple_files=True, key=key,
+                         on_change=take_uploads, args=(cls["uid"], key),
+                         help=f"Drag and drop photos here, or click to choose them. {LIMIT}")
+        if st.toggle("Take photos with the webcam", key=f"cam_on_{cls['uid']}"):
+            key = f"cam_{uid}_{inbox}"
+            st.camera_input(f"Webcam photo for {esc(cls['name'])}", key=key, on_change=take_uploads,
+                            args=(cls["uid"], key))
         if files:
             info, clear = st.columns([4, 1], vertical_alignment="center")
-            info.markdown(f"**{len(files)} {'photo' if len(files) == 1 else 'photos'}** saved for this class.")
-            if clear.button("Remove all photos", key=f"clear_{cls['uid']}", icon=":material/delete_sweep:",
-                            width="stretch"):
-                for path in files:
-                    path.unlink(missing_ok=True)
-                st.rerun()
+            info.markdown(f"**{len(files)} {'photo' if len(files) == 1 else 'photos'}** in this class.")
+            clear.button("Remove all photos", key=f"clear_{uid}", icon=":material/delete_sweep:", width="stretch",
+                         on_click=lambda: [path.unlink(missing_ok=True) for path in files])
+            thumbs = [t for t in (engine.thumbnail(p, 120) for p in files[:12]) if t]
+            if thumbs:
+                st.image(thumbs, width=72)
+            if len(files) > 12:
+                st.caption(f"… and {len(files) - 12} more.")
         else:
             st.caption("No photos yet.")
 
 
-def save_photos(cls: dict, files: list[tuple[str, bytes]]) -> None:
+def take_uploads(uid: str, key: str) -> None:
+    """Callback of a class's uploader or webcam: save what arrived, then give the class an empty uploader.
+
+    Saving in the callback (not in the script body followed by st.rerun) never loses files that a person
+    drops on another class while the page is still redrawing.
+    """
+    value = st.session_state.get(key)
+    files = value if isinstance(value, list) else [value] if value is not None else []
+    cls = next((c for c in project["classes"] if c["uid"] == uid), None)
+    if cls is None or not files:
+        return
     from tl_core.data import save_uploads
 
-    _, message = engine.attempt("saving your photos", save_uploads, {cls["name"]: files}, projects.photos_dir(project))
+    named = [(f"webcam {time.strftime('%Y-%m-%d %H.%M.%S')}.jpg" if key.startswith("cam_") else f.name, f.getvalue())
+             for f in files]
+    _, message = engine.attempt("saving your photos", save_uploads, {cls["name"]: named},
+                                projects.photos_dir(project))
     if message:
         st.session_state["class_problem"] = message
+    st.session_state[f"inbox_{uid}"] = st.session_state.get(f"inbox_{uid}", 0) + 1
 
 
 def typed_class(cls: dict, index: int) -> None:
@@ -260,6 +270,24 @@ def table_source() -> None:
 
 # ---------------------------------------------------------------- the report
 
+def preview(data) -> None:
+    thing = "pictures" if kind == "image" else "texts"
+    st.subheader("A look at each class")
+    by_class: dict[str, list] = {}
+    for example in data.examples:
+        by_class.setdefault(example.label, []).append(example)
+    for label in data.classes:
+        examples = by_class.get(label, [])
+        st.markdown(f"**{esc(label)}** · {len(examples)} {thing}")
+        if kind == "image":
+            thumbs = [t for t in (engine.thumbnail(e.path) for e in examples[:10] if e.path) if t]
+            if thumbs:
+                st.image(thumbs, width=96)
+        else:
+            st.dataframe(pd.DataFrame({"example": [e.text for e in examples[:3]]}), hide_index=True,
+                         key=f"preview_{label}")
+
+
 def show_report() -> None:
     st.header("Check your data")
     path, text_col, label_col = projects.data_source(project)
@@ -294,20 +322,8 @@ def show_report() -> None:
                          f"{'' if len(report.skipped) == 1 else 's'} left out, and why"):
             st.dataframe(pd.DataFrame([{"name": s.name, "why it was left out": s.reason} for s in report.skipped]),
                          hide_index=True, key="skipped_table")
-    st.subheader("A look at each class")
-    by_class: dict[str, list] = {}
-    for example in data.examples:
-        by_class.setdefault(example.label, []).append(example)
-    for label in data.classes:
-        examples = by_class.get(label, [])
-        st.markdown(f"**{esc(label)}** · {len(examples)} {thing}")
-        if kind == "image":
-            thumbs = [t for t in (engine.thumbnail(e.path) for e in examples[:10] if e.path) if t]
-            if thumbs:
-                st.image(thumbs, width=96)
-        else:
-            st.dataframe(pd.DataFrame({"example": [e.text for e in examples[:3]]}), hide_index=True,
-                         key=f"preview_{label}")
+    if project["source"] != "photos":  # for photos, the class cards above already show them
+        preview(data)
     if report.ok:
         st.success("Your data is ready for training.", icon=":material/check_circle:")
     else:

@@ -68,7 +68,8 @@ def model_card(run: Run, description: dict) -> str:
         "## What it predicts", "", ", ".join(f"`{c}`" for c in description["classes"]), "",
         "## How it was trained", "",
         f"- data: `{config.data}`",
-        f"- {'from scratch (random weights)' if config.from_scratch else f'pretrained; blocks fine-tuned: {config.unfreeze if config.unfreeze >= 0 else 'all'} (0 = only the new head)'}",
+        "- from scratch (random weights)" if config.from_scratch else
+        f"- pretrained; blocks fine-tuned: {config.unfreeze if config.unfreeze >= 0 else 'all'} (0 = only the new head)",
         f"- epochs: {config.epochs or 'automatic'}, learning rate: {config.lr or 'automatic'}, batch size: "
         f"{config.batch_size}, augmentation: {config.augment}, seed: {config.seed}", "",
         "## How good it is (validation set)", "",

@@ -20,15 +20,16 @@ import torch.nn.functional as F
 
 from . import events
 from .config import RunConfig
-from .data import DataError, load_dataset, make_report, split
+from .data import DataError, Dataset, load_dataset, load_image_folder, load_image_zip, make_report, split
 from .device import pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
 from .tasks import Task, build_task
-from .workspace import write_json
+from .workspace import cache_dir, digest, write_json
 
 PROGRESS_EVERY_S = 0.5   # progress events at most this often: a UI polls, it does not need every step
+MIN_STEPS_PER_EPOCH = 4  # tiny datasets get smaller batches rather than one step per epoch
 
 
 class TrainingFailed(RuntimeError):
@@ -51,7 +52,7 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
     started = time.time()
     try:
         check_settings(config)
-        dataset = load_dataset(config.data, text_column=config.text_column, label_column=config.label_column)
+        dataset = open_data(config)
         report = make_report(dataset, config.val_split, config.seed)
         if not report.ok:
             raise DataError(" ".join(report.errors))
@@ -82,6 +83,21 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
     except (DataError, ModelUnavailable, ValueError) as err:
         on_event(events.make(events.FAILED, reason=str(err)))
         raise TrainingFailed(str(err)) from err
+
+
+def open_data(config: RunConfig) -> Dataset:
+    """The run's examples. A zip is unpacked once into the workspace, so later runs on it hit the caches."""
+    path = Path(config.data).expanduser()
+    if path.suffix.lower() != ".zip" or not path.is_file():
+        return load_dataset(path, text_column=config.text_column, label_column=config.label_column)
+    stat = path.stat()
+    target = cache_dir("unzipped") / digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    done = target / ".unpacked"  # dot-files are not read as examples
+    if done.exists():
+        return load_image_folder(target)
+    dataset = load_image_zip(path, extract_to=target)
+    done.touch()
+    return dataset
 
 
 def _free_gpu_memory() -> None:
@@ -118,7 +134,7 @@ class _Loop:
         task, config = self.task, self.config
         model = task.module.to(self.runtime.device)
         optimizer = torch.optim.AdamW(task.param_groups(), weight_decay=task.weight_decay)
-        batch_size = min(config.batch_size, task.train_size)
+        batch_size = max(1, min(config.batch_size, task.train_size // MIN_STEPS_PER_EPOCH))
         steps_per_epoch = math.ceil(task.train_size / batch_size)
         total_steps = task.epochs * steps_per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(total_steps))

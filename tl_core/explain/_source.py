@@ -6,6 +6,7 @@ its preprocessing and its class names. Wrapping a trained model with the engine'
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -67,7 +68,22 @@ def subject(source: Source) -> Subject:
     raise TypeError(f"Expected a Predictor, a trained model, a Backbone or a run/export path, not {type(source).__name__}.")
 
 
+_RECENT: "OrderedDict[int, Backbone]" = OrderedDict()  # the last few wraps: wrapping runs a check forward
+_KEEP = 4
+
+
 def _wrap(trained: Trained) -> Backbone:
+    """The engine's Backbone around a loaded model, reused while the same model is explained again."""
+    backbone = _RECENT.get(id(trained.model))
+    if backbone is None or backbone.model is not trained.model:
+        backbone = _RECENT[id(trained.model)] = _wrap_new(trained)
+        while len(_RECENT) > _KEEP:
+            _RECENT.popitem(last=False)
+    _RECENT.move_to_end(id(trained.model))
+    return backbone
+
+
+def _wrap_new(trained: Trained) -> Backbone:
     if trained.kind == "image":
         from ..models.image import wrap_timm
 

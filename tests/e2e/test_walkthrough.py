@@ -1,0 +1,168 @@
+"""The whole walk-through in a real browser, once with pictures and once with sentences.
+
+Each test starts a project, adds data through the page's own uploader, trains the embedded default
+model head-only, watches the live chart, reads the results and asks the model for a prediction.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+HYMENOPTERA = Path("/work/shared/datasets/hymenoptera_data")
+YELP = Path("/work/shared/datasets/sentences/yelp_labelled.txt")
+
+VAL_ACCURACY_POINTS = """() => {
+  let n = 0;
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    for (const trace of plot.data || []) {
+      if (trace.name === 'validation accuracy') n = Math.max(n, (trace.x || []).length);
+    }
+  }
+  return n;
+}"""
+
+
+def text(page, value: str, timeout: float = 30_000):
+    """Wait for a piece of text to be visible and return its locator."""
+    locator = page.get_by_text(value, exact=False).first
+    locator.wait_for(state="visible", timeout=timeout)
+    return locator
+
+
+def wait_for_rerun(page) -> None:
+    """Let Streamlit finish the script run a click started."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] button')",
+                           timeout=60_000)
+
+
+def fill_text_input(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_for_rerun(page)
+
+
+def start_project(page, server: str, kind_button: str, shot) -> None:
+    page.goto(server)
+    text(page, "Teach a computer to sort")
+    page.wait_for_timeout(500)
+    shot(page, "01_welcome")
+    page.get_by_role("button", name=kind_button).click()
+    text(page, "Choose a pre-trained model")
+    text(page, "available offline")
+    shot(page, "02_model")
+    assert page.get_by_role("button", name="Selected").count() == 1
+    page.get_by_role("button", name="Next: add your data").click()
+    text(page, "How do you want to add examples?")
+
+
+def train_head_only(page, shot, epochs: int) -> dict:
+    """Start a head-only run; return what was seen while it ran."""
+    text(page, "Layers to fine-tune")
+    text(page, "trainable:")
+    epochs_box = page.get_by_role("spinbutton", name="Epochs (0 = automatic)")
+    epochs_box.fill(str(epochs))
+    epochs_box.press("Enter")
+    wait_for_rerun(page)
+    shot(page, "04_train_settings")
+    page.get_by_role("button", name="Start training").click()
+    assert re.search(r"[?&]run=", page.url) or text(page, "You can leave this page")
+    seen_running: list[int] = []
+    deadline = time.time() + 150
+    while time.time() < deadline:
+        if page.get_by_text("Training finished in").count():
+            break
+        if page.get_by_role("button", name="Stop training").count():
+            seen_running.append(page.evaluate(VAL_ACCURACY_POINTS))
+            if len(seen_running) == 2:
+                shot(page, "04_train_live")
+        page.wait_for_timeout(400)
+    text(page, "Training finished in", timeout=5_000)
+    page.wait_for_timeout(1_500)  # the last redraw
+    final = page.evaluate(VAL_ACCURACY_POINTS)
+    shot(page, "04_train_done")
+    return {"running": seen_running, "final": final}
+
+
+def test_pictures(page, server, shot, tmp_path):
+    start_project(page, server, "Start a picture project", shot)
+    fill_text_input(page, "Name of class 1", "ants")
+    fill_text_input(page, "Name of class 2", "bees")
+    uploaders = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    for index, label in enumerate(("ants", "bees")):
+        photos = sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[:15]
+        uploaders.nth(index).set_input_files([str(p) for p in photos])
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')]"
+            ".filter(e => e.innerText.includes('15 photos in this class')).length >= n", arg=index + 1,
+            timeout=60_000)
+        wait_for_rerun(page)
+    text(page, "Your data is ready for training.", timeout=60_000)
+    page.wait_for_timeout(1_000)
+    shot(page, "03_data")
+
+    page.get_by_role("button", name="Next: train your model").click()
+    seen = train_head_only(page, shot, epochs=8)
+    assert seen["running"], "the page never showed the run as running"
+    assert seen["final"] == 8
+    assert min(seen["running"]) < seen["final"], "the live chart did not gain points while the run was going"
+
+    page.get_by_role("button", name="See the results").click()
+    text(page, "Accuracy")
+    text(page, "What gets confused with what")
+    page.wait_for_timeout(1_500)
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text().endswith("%")
+    shot(page, "05_results")
+
+    page.get_by_role("button", name="Next: try the model yourself").click()
+    text(page, "Try your model")
+    val_bee = sorted((HYMENOPTERA / "val" / "bees").glob("*.jpg"))[0]
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(val_bee))
+    said = text(page, "The model says:", timeout=60_000).inner_text()
+    assert said.split(":")[-1].strip() in ("ants", "bees")
+    page.wait_for_timeout(1_000)
+    shot(page, "06_try")
+
+    page.get_by_role("link", name=re.compile("All runs")).click()
+    text(page, "Compare runs")
+    page.wait_for_timeout(1_500)
+    shot(page, "07_runs")
+
+
+def test_sentences(page, server, shot):
+    start_project(page, server, "Start a text project", shot)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(YELP))
+    text(page, "Using yelp_labelled.txt", timeout=60_000)
+    text(page, "Which column holds the text?")
+    text(page, "Your data is ready for training.", timeout=60_000)
+    selects = page.locator('[data-testid="stSelectbox"]')
+    assert "column 1" in selects.nth(0).inner_text()
+    assert "column 2" in selects.nth(1).inner_text()
+    page.wait_for_timeout(1_000)
+    shot(page, "03_data")
+
+    page.get_by_role("button", name="Next: train your model").click()
+    seen = train_head_only(page, shot, epochs=10)
+    assert seen["running"] and seen["final"] == 10
+    assert min(seen["running"]) < seen["final"]
+
+    page.get_by_role("button", name="See the results").click()
+    text(page, "What gets confused with what")
+    text(page, "Examples the model got wrong")
+    page.wait_for_timeout(1_500)
+    shot(page, "05_results")
+
+    page.get_by_role("button", name="Next: try the model yourself").click()
+    box = page.get_by_label("Type or paste a sentence")
+    box.fill("The food was absolutely wonderful and the staff were lovely.")
+    page.get_by_role("button", name="Predict").click()
+    said = text(page, "The model says:", timeout=60_000).inner_text()
+    assert said.split(":")[-1].strip() == "1"
+    page.wait_for_timeout(1_000)
+    shot(page, "06_try")

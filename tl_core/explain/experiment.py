@@ -1,0 +1,160 @@
+""""Does transfer learning help here?": one click, three runs, one sentence.
+
+The same data and the same number of epochs, three starting points:
+(a) from scratch: random weights, everything trains;
+(b) pretrained, head only: the network as downloaded, only a new last layer trains;
+(c) pretrained, last N blocks: the new head plus the last N blocks adapt to the data.
+Each arm is an ordinary run (the app starts, queues and shows it like any other), tagged with
+`extra={"experiment": id, "arm": ...}` so the three can be found and compared. The takeaway is
+computed from the runs' own epoch events, so it states what happened, in accuracy and seconds.
+"""
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+
+from .. import events
+from ..config import ALL, RunConfig
+
+SCRATCH, HEAD, BLOCKS = "scratch", "head", "blocks"
+ARMS = (SCRATCH, HEAD, BLOCKS)
+EXPERIMENT_EPOCHS = 8  # the shared budget when the base config leaves epochs automatic (0)
+
+
+def arm_title(arm: str, unfreeze: int | None = None) -> str:
+    """What the UI calls an arm: "From scratch", "Pretrained, head only", "Pretrained, last 2 blocks"."""
+    if arm == SCRATCH:
+        return "From scratch"
+    if arm == HEAD:
+        return "Pretrained, head only"
+    if unfreeze == ALL:
+        return "Pretrained, all blocks"
+    return f"Pretrained, last {unfreeze} block{'s' if unfreeze != 1 else ''}" if unfreeze else "Pretrained, last blocks"
+
+
+def experiment_configs(base: RunConfig, unfreeze_n: int, experiment_id: str | None = None) -> list[RunConfig]:
+    """The three arms as RunConfigs, in the order scratch, head only, last N blocks.
+
+    Everything but the starting point is shared: data, model, seed, split, batch size, augmentation and
+    the number of epochs (the base's, or EXPERIMENT_EPOCHS when it is automatic). The learning rate
+    stays as the base sets it; 0 lets each arm use the engine's default for its mode, since a head and
+    a randomly started network do not learn well at the same rate.
+    """
+    if unfreeze_n == 0 or unfreeze_n < ALL:
+        raise ValueError(f"The third arm fine-tunes the last N blocks, so N must be 1 or more (or -1 for all), "
+                         f"not {unfreeze_n}; N = 0 would repeat the head-only arm.")
+    experiment_id = experiment_id or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    epochs = base.epochs or EXPERIMENT_EPOCHS
+    arms = {SCRATCH: dict(from_scratch=True, unfreeze=ALL), HEAD: dict(from_scratch=False, unfreeze=0),
+            BLOCKS: dict(from_scratch=False, unfreeze=unfreeze_n)}
+    out = []
+    for arm, settings in arms.items():
+        title = arm_title(arm, unfreeze_n)
+        name = f"{base.name} · {title}" if base.name else title
+        extra = {**base.extra, "experiment": experiment_id, "arm": arm}
+        out.append(dataclasses.replace(base, epochs=epochs, name=name, extra=extra, **settings))
+    return out
+
+
+def start_experiment(base: RunConfig, unfreeze_n: int) -> dict:
+    """Start the three runs (they queue for the device and train one after another); {arm: Run}."""
+    from ..runs import start_run
+
+    return {c.extra["arm"]: start_run(c) for c in experiment_configs(base, unfreeze_n)}
+
+
+def experiment_runs(experiment_id: str) -> dict:
+    """{arm: Run} for an experiment started earlier (e.g. after a page reload)."""
+    from ..runs import list_runs
+
+    found = {}
+    for run in list_runs():
+        extra = run.config.extra or {}
+        if extra.get("experiment") == experiment_id and extra.get("arm") in ARMS:
+            found.setdefault(extra["arm"], run)
+    return found
+
+
+def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) -> str:
+    """A plain-language verdict from the arms' events, e.g.
+    "The pretrained model (head only) reached 94% in 8 s; from scratch reached 66% after 4 min. Transfer
+    learning helps here: 28 points more accuracy, and it passed from scratch's best after 3 s."
+
+    An arm's result is its best validation accuracy and the time (since its run started) of the first
+    epoch that reached it; the better pretrained arm speaks for "the pretrained model". Numbers of an
+    arm still training are marked "so far".
+    """
+    arms = {arm: _Arm(evs) for arm, evs in runs_events.items() if arm in ARMS}
+    scratch = arms.get(SCRATCH)
+    pretrained = [arms[a] for a in (HEAD, BLOCKS) if a in arms and arms[a].best is not None]
+    if not pretrained:
+        waiting = "the pretrained arms have no finished epoch yet"
+        if scratch is None or scratch.best is None:
+            return "No arm has finished an epoch yet; the comparison appears after the first one."
+        return f"From scratch reached {scratch.says()}; {waiting}."
+    best = max(pretrained, key=lambda a: (round(a.best[0], 3), -a.best[1]))
+    label = "head only" if best is arms.get(HEAD) else _blocks_label(arms[BLOCKS].events, unfreeze_n)
+    first = f"The pretrained model ({label}) reached {best.says('in')}"
+    if scratch is None or scratch.best is None:
+        ending = "from scratch stopped without a result" if scratch is not None and scratch.failed \
+            else "from scratch has no finished epoch yet"
+        return f"{first}; {ending}."
+    sentence = f"{first}; from scratch reached {scratch.says()}."
+    (acc, seconds), (s_acc, s_seconds) = best.best, scratch.best
+    gap = (acc - s_acc) * 100
+    if gap >= 2:
+        matched = best.time_to(s_acc)
+        sooner = f", and it passed from scratch's best after {_duration(matched)}" \
+            if matched is not None and matched < s_seconds / 2 else ""
+        return f"{sentence} Transfer learning helps here: {gap:.0f} points more accuracy{sooner}."
+    if gap > -2:
+        sooner = ", but gets there sooner" if seconds < s_seconds / 2 else ""
+        return f"{sentence} Both end up about as accurate: the pretrained start adds little accuracy here{sooner}."
+    return (f"{sentence} Here training from scratch did better; this data may be unlike the pictures or texts "
+            "the model was pretrained on.")
+
+
+class _Arm:
+    """One arm's epoch events, reduced to what the takeaway says about it."""
+
+    def __init__(self, evs: list[dict]):
+        self.events = evs
+        self.epochs = [e for e in evs if e.get("event") == events.EPOCH and e.get("val_accuracy") is not None]
+        self.running = not any(e.get("event") in events.ENDINGS for e in evs)
+        self.failed = any(e.get("event") == events.FAILED for e in evs)
+        self.best: tuple[float, float] | None = None   # (best val accuracy, elapsed s at the first epoch reaching it)
+        if self.epochs:
+            top = max(e["val_accuracy"] for e in self.epochs)
+            self.best = (float(top), self.time_to(top))
+
+    def time_to(self, accuracy: float) -> float | None:
+        """Elapsed seconds at the first epoch with at least this accuracy, or None if it never got there."""
+        return next((float(e.get("elapsed_s", 0.0)) for e in self.epochs if e["val_accuracy"] >= accuracy), None)
+
+    def says(self, preposition: str = "after") -> str:
+        acc, seconds = self.best
+        return f"{_pct(acc)} {preposition} {_duration(seconds)}" + (" so far" if self.running else "")
+
+
+def _blocks_label(evs: list[dict], unfreeze_n: int | None) -> str:
+    """"last 2 blocks", from the argument or else from the run's own started event."""
+    if unfreeze_n is None:
+        unfreeze_n = next((e.get("unfreeze") for e in evs if e.get("event") == events.STARTED), None)
+    return arm_title(BLOCKS, unfreeze_n).removeprefix("Pretrained, ")
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _duration(seconds: float) -> str:
+    """'8 s', '45 s', '4 min', '4 min 30 s', '1 h 5 min': how long, as a person says it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min" + (f" {rest} s" if rest and minutes < 10 else "")
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")

@@ -1,0 +1,196 @@
+"""The feature map: every validation example as a dot, placed by what the network "sees" in it.
+
+The head's input (the pooled features, 1280 numbers for EfficientNet-Lite0, 384 for MiniLM) is
+projected onto its two main directions (PCA), so examples the network finds alike land close together.
+Drawn for the pretrained network before training and for the fine-tuned one after, it shows what
+transfer learning brings: if ants and bees already form two clouds before any training, the
+pretrained features did most of the work and a new head only has to draw the line between them.
+
+The separability number is leave-one-out nearest-centre accuracy: each dot is given the class whose
+centre (computed without it) is closest. It is measured in the 2-D picture (what the viewer sees) and
+in the full features (what the head gets), next to chance (always guessing the largest class).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..device import pick_runtime
+from ..inputs import decode_images, normalize, tokenize
+from ..workspace import digest
+from ._source import Source, Subject, subject
+
+SEPARATE = 0.75   # share of the way from chance to perfect at which the classes "already separate"
+PARTLY = 0.35     # ... and at which they "partly separate"
+
+
+def feature_map(source: Source, inputs, labels: list, names: list[str] | None = None,
+                method: str = "pca", cache_key: str | None = None) -> dict:
+    """2-D map of the pooled features of `inputs` (pictures as uint8 (N, 3, H, W) or files; texts as strings).
+
+    Returns x, y (one per input), labels, names, explained_variance (share of the variance along each
+    axis; None for UMAP), separability (2-D), separability_full, chance, verdict ("separate" | "partly"
+    | "mixed") and summary (a sentence). `cache_key` names these inputs and weights in the engine's
+    feature cache, so redrawing the same map skips the forward pass.
+    """
+    if len(inputs) != len(labels):
+        raise ValueError(f"Got {len(inputs)} inputs but {len(labels)} labels; give one label per input.")
+    if len(inputs) < 3:
+        raise ValueError("A feature map needs at least 3 examples.")
+    s = subject(source)
+    feats = _cached_features(s, inputs, cache_key)                                  # (N, D)
+    coords, explained = _project(feats, method)                                     # (N, 2)
+    classes = sorted({str(label) for label in labels})
+    index = torch.tensor([classes.index(str(label)) for label in labels])
+    sep2, sep_full = nearest_centre_accuracy(coords, index), nearest_centre_accuracy(feats, index)
+    chance = float(torch.bincount(index).max()) / len(index)
+    verdict = _verdict(sep2, chance)
+    return {
+        "x": coords[:, 0].tolist(), "y": coords[:, 1].tolist(), "labels": [str(label) for label in labels],
+        "names": list(names) if names is not None else None, "explained_variance": explained,
+        "separability": sep2, "separability_full": sep_full, "chance": chance, "verdict": verdict,
+        "summary": _summary(verdict, sep2, chance),
+    }
+
+
+def feature_map_before(config: RunConfig) -> dict:
+    """The map a run with these settings starts from: the pretrained network (random weights from scratch)."""
+    from ..models import load_model
+
+    dataset, val_idx = _validation(config)
+    torch.manual_seed(config.seed)  # from scratch: the same random start the run gets
+    base = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
+    start = "random" if config.from_scratch else "pretrained"
+    key = None if config.from_scratch else digest(base.name, base.arch, "explain-before")
+    return _map_for(base, dataset, val_idx, key, start)
+
+
+def feature_map_after(run) -> dict:
+    """The map of a finished run's own model, on the same validation examples."""
+    from ..checkpoint import load_trained
+
+    folder = _run_folder(run)
+    config = RunConfig.load(folder / "config.json")
+    dataset, val_idx = _validation(config)
+    weights = folder / "model.safetensors"
+    if not weights.exists():
+        raise ValueError(f"Run {folder.name} has no trained model yet; the 'after' map needs one.")
+    stat = weights.stat()
+    return _map_for(load_trained(folder), dataset, val_idx, digest(str(folder), stat.st_size, stat.st_mtime_ns),
+                    "trained")
+
+
+def feature_maps_for_run(run) -> dict[str, dict]:
+    """{"before": ..., "after": ...} for one run: what training changed in how examples are seen."""
+    folder = _run_folder(run)
+    return {"before": feature_map_before(RunConfig.load(folder / "config.json")), "after": feature_map_after(folder)}
+
+
+def nearest_centre_accuracy(points: torch.Tensor, labels: torch.Tensor) -> float:
+    """Leave-one-out nearest-centre accuracy: each point's class is the closest centre of the others."""
+    points = points.double()
+    counts = torch.bincount(labels).double()                                        # (C,)
+    sums = torch.zeros(len(counts), points.shape[1], dtype=points.dtype).index_add_(0, labels, points)
+    dist = torch.cdist(points, sums / counts.clamp(min=1).unsqueeze(1))             # (N, C)
+    rest = (counts[labels] - 1).unsqueeze(1)                                        # (N, 1): others in own class
+    own = (sums[labels] - points) / rest.clamp(min=1)                               # own centre without the point
+    own_dist = torch.where(rest[:, 0] > 0, (points - own).norm(dim=1), torch.full_like(rest[:, 0], float("inf")))
+    dist[torch.arange(len(labels)), labels] = own_dist
+    dist[:, counts == 0] = float("inf")
+    return float((dist.argmin(1) == labels).double().mean())
+
+
+# ---------------------------------------------------------------- internals
+
+def _features(s: Subject, inputs) -> torch.Tensor:
+    """Pooled features through the engine's own frozen-forward paths."""
+    from ..tasks import _Features, _text_features
+    from ..runtime import run_frozen
+
+    runtime = pick_runtime("auto")
+    b = s.backbone
+    if s.kind == "text":
+        tokens = tokenize([str(t) for t in inputs], b.tokenizer, b.preprocess["max_length"])
+        return _text_features(b.model, tokens, tokens.mask.sum(1), runtime)
+    images = s.image_batch(inputs)
+    return run_frozen(_Features(b), images, runtime, key=None, prepare=lambda x: normalize(x, b.preprocess))
+
+
+def _cached_features(s: Subject, inputs, cache_key: str | None) -> torch.Tensor:
+    if cache_key is None:
+        return _features(s, inputs).float()
+    from ..tasks import _cached
+
+    return _cached(digest(cache_key, "explain-features"), lambda: _features(s, inputs)).float()
+
+
+def _project(feats: torch.Tensor, method: str) -> tuple[torch.Tensor, list[float] | None]:
+    if method == "umap":
+        try:
+            import umap
+        except ImportError:
+            raise ValueError("UMAP is not installed here; use method='pca' (the default).") from None
+        coords = umap.UMAP(n_components=2, random_state=0).fit_transform(feats.numpy())
+        return torch.as_tensor(coords, dtype=torch.float32), None
+    if method != "pca":
+        raise ValueError(f"Unknown method '{method}'; use 'pca' (or 'umap' when it is installed).")
+    centred = feats.double() - feats.double().mean(0)                               # (N, D)
+    u, s, _ = torch.linalg.svd(centred, full_matrices=False)                        # exact: N and D are small
+    coords = u[:, :2] * s[:2]                                                       # (N, <=2)
+    coords = coords * torch.where(coords.sum(0) >= 0, 1.0, -1.0).to(coords)         # a fixed orientation per axis
+    coords = torch.nn.functional.pad(coords, (0, 2 - coords.shape[1]))              # 2 examples give 1 axis
+    variance = s.pow(2)
+    explained = (variance[:2] / variance.sum().clamp(min=1e-12)).tolist()
+    return coords.float(), explained + [0.0] * (2 - len(explained))
+
+
+def _verdict(separability: float, chance: float) -> str:
+    gain = (separability - chance) / max(1 - chance, 1e-9)
+    return "separate" if gain >= SEPARATE else "partly" if gain >= PARTLY else "mixed"
+
+
+def _summary(verdict: str, separability: float, chance: float) -> str:
+    said = {"separate": "The classes already form separate groups",
+            "partly": "The classes partly separate",
+            "mixed": "The classes are mixed together"}[verdict]
+    return (f"{said}: sorting each dot by the nearest class centre gets {separability:.0%} right "
+            f"(guessing would get {chance:.0%}).")
+
+
+def _validation(config: RunConfig):
+    from ..data import load_dataset, split
+
+    dataset = load_dataset(config.data, text_column=config.text_column, label_column=config.label_column)
+    _, val_idx = split(dataset, config.val_split, config.seed)
+    return dataset, val_idx
+
+
+def _map_for(source, dataset, val_idx: list[int], key: str | None, start: str) -> dict:
+    s = subject(source)
+    if dataset.kind == "text":
+        keep = val_idx
+        inputs = [dataset.examples[i].text for i in keep]
+        key = key and digest(key, inputs)
+    else:  # decode every example, as training does, so this reads training's decoded cache
+        decoded = decode_images(dataset.examples, s.backbone.preprocess)
+        keep = [i for i in val_idx if i not in decoded.failed]
+        inputs = decoded.images[keep]
+        key = key and digest(key, decoded.key, keep)
+    labels = [dataset.examples[i].label for i in keep]
+    names = [dataset.examples[i].name for i in keep]
+    result = feature_map(s.backbone, inputs, labels, names, cache_key=key)
+    result["start"] = start
+    return result
+
+
+def _run_folder(run) -> Path:
+    from ..runs import Run, get_run
+
+    if isinstance(run, Run):
+        return run.dir
+    path = Path(run).expanduser()
+    if (path / "config.json").exists():
+        return path
+    return get_run(str(run)).dir
