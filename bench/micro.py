@@ -71,13 +71,14 @@ def decode(args, reps, state) -> None:
 
     n = len(sample)
     _micro("decode", "full decode, 1 thread (no draft)", serial(None), "s", images=n)
-    _micro("decode", "draft mode, 1 thread", serial(draft), "s", images=n)
+    _micro("decode", "draft mode, 1 thread", serial(draft), "s", images=n, baseline="full decode, 1 thread (no draft)")
     t = time.perf_counter()
     decoded = decode_images(sample, cfg)                       # cold: draft + thread pool + cache write
     _micro("decode", f"engine decode_images, cold ({os.cpu_count()} threads, writes cache)",
-           time.perf_counter() - t, "s", images=n)
+           time.perf_counter() - t, "s", images=n, baseline="draft mode, 1 thread")
     best = min(_timed(lambda: decode_images(sample, cfg)) for _ in range(reps))
-    _micro("decode", "engine decode_images, warm cache", best, "s", images=n)
+    _micro("decode", "engine decode_images, warm cache", best, "s", images=n,
+           baseline=f"engine decode_images, cold ({os.cpu_count()} threads, writes cache)")
     state["images"] = decoded.images
 
 
@@ -168,7 +169,7 @@ def train_step(args, reps, state) -> None:
 
     _micro("train_step", "whole network, channels_last, float32 (bare timm loop)", rate(full(False)), "images/s")
     _micro("train_step", "whole network, channels_last, bfloat16 autocast (bare timm loop)", rate(full(True)),
-           "images/s")
+           "images/s", baseline="whole network, channels_last, float32 (bare timm loop)")
 
     # Unfreeze the last 2 blocks: the engine trains the suffix on cached prefix activations.
     backbone = load_model("", "image", 2)
@@ -203,9 +204,10 @@ def train_step(args, reps, state) -> None:
         return step
 
     _micro("train_step", "unfreeze 2: frozen prefix run every step + suffix (bfloat16)", rate(suffix_step(True)),
-           "images/s")
+           "images/s", baseline="whole network, channels_last, bfloat16 autocast (bare timm loop)")
     _micro("train_step", "unfreeze 2: suffix on cached prefix activations (bfloat16, the engine's path)",
-           rate(suffix_step(False)), "images/s")
+           rate(suffix_step(False)), "images/s",
+           baseline="unfreeze 2: frozen prefix run every step + suffix (bfloat16)")
 
 
 # ---------------------------------------------------------------- text: length-sorted batches
@@ -251,7 +253,8 @@ def text(args, reps, state) -> None:
         seconds, padded_tokens, n = epoch(sorted_batches)
         what = "length-sorted batches (engine)" if sorted_batches else "random batches"
         _micro("text", f"fine-tune epoch, {what}", seconds, "s", batches=n, padded_tokens=padded_tokens,
-               precision=runtime.label, partial_epoch=max_batches is not None)
+               precision=runtime.label, partial_epoch=max_batches is not None,
+               baseline="fine-tune epoch, random batches" if sorted_batches else None)
 
 
 # ---------------------------------------------------------------- helpers

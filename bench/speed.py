@@ -274,7 +274,7 @@ def main_table(rows: list[Row]) -> str:
 
 
 def detail_table(rows: list[Row]) -> str:
-    lines = ["| run | path / phases | epochs | process start → timer start (s) | first result (s) | accuracy by arrival time (s: acc) |",
+    lines = ["| run | path / phases | epochs | process start → pipeline clock start (s) | first result (s) | accuracy by arrival time (s: acc) |",
              "|---|---|---|---|---|---|"]
     for row in rows:
         r = row.result
@@ -294,30 +294,33 @@ def detail_table(rows: list[Row]) -> str:
 
 
 def micro_table(micro: list[dict]) -> str:
-    lines = ["| what | measurement | value | vs first row of its group |", "|---|---|---|---|"]
-    base: dict = {}
-    titles = {"decode": "decoding", "forward": f"frozen forward, 64 images", "train_step": "training step, batch 32",
+    """Each measurement against its stated baseline (else the first row of its group): > 1× = faster."""
+    lines = ["| what | measurement | value | speed-up | compared with |", "|---|---|---|---|---|"]
+    by_name = {m["name"]: m for m in micro if m.get("event") == "micro"}
+    first: dict = {}
+    titles = {"decode": "decoding", "forward": "frozen forward, 64 images", "train_step": "training step, batch 32",
               "text": "text fine-tune epoch"}
     for m in micro:
         if m.get("event") == "micro_failed":
-            lines.append(f"| {titles.get(m['group'], m['group'])} | **failed** | {m['reason']} | — |")
+            lines.append(f"| {titles.get(m['group'], m['group'])} | **failed** | {m['reason']} | — | — |")
             continue
-        first = base.setdefault(m["group"], m)
+        base = by_name.get(m.get("baseline") or "") or first.setdefault(m["group"], m)
         if m["unit"] == "s":
             value = f"{m['value']:.2f} s"
             if "images" in m:
                 value += f" for {m['images']} images"
             if "padded_tokens" in m:
-                value += f" ({m['batches']} batches{', partial epoch' if m.get('partial_epoch') else ''}; " \
-                         f"{m['padded_tokens']:,} token slots)"
-            speed = first["value"] / m["value"] if m["value"] else None
+                value += (f" ({m['batches']} batches{', partial epoch' if m.get('partial_epoch') else ''}; "
+                          f"{m['padded_tokens']:,} token slots)")
+            speed = base["value"] / m["value"] if m["value"] else None
         else:
             value = f"{m['value']:.1f} {m['unit']}"
             if "export_s" in m:
-                value += f" (export {m['export_s']:.1f} s, session {m['session_s']:.2f} s, once per model)"
-            speed = m["value"] / first["value"] if first["value"] else None
+                value += f" (export {m['export_s']:.1f} s + session {m['session_s']:.2f} s, once per model)"
+            speed = m["value"] / base["value"] if base["value"] else None
+        same = base is m
         lines.append(f"| {titles.get(m['group'], m['group'])} | {m['name']} | {value} | "
-                     f"{'—' if speed is None else f'{speed:.2f}× faster' if speed >= 1 else f'{1 / speed:.2f}× slower'} |")
+                     f"{'—' if same or speed is None else f'{speed:.2f}×'} | {'—' if same else base['name']} |")
     return "\n".join(lines)
 
 

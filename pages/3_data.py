@@ -26,7 +26,6 @@ SOURCE_LABELS = {
     "table": "A table file (CSV, TSV or TXT)",
     "typed": "Type or paste examples",
 }
-saved_ids = st.session_state.setdefault("saved_upload_ids", set())
 
 
 def choose_source() -> str:
@@ -187,27 +186,31 @@ def classes_editor(draw) -> None:
 
 # ---------------------------------------------------------------- a zip of class folders
 
+def take_zip() -> None:
+    """Callback of the zip uploader: unpack it safely into the project, or keep the sentence saying why not."""
+    import shutil
+
+    from tl_core.data import load_image_zip
+
+    upload = st.session_state.get("zip_up")
+    target = projects.zip_dir(project)
+    if upload is None:  # the person removed it
+        st.session_state.pop("zip_problem", None)
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    _, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=target)
+    if message:
+        shutil.rmtree(target, ignore_errors=True)
+    project["zip_name"] = None if message else upload.name
+    st.session_state["zip_problem"] = message
+    projects.save(project)
+
+
 def zip_source() -> None:
     st.write("Zip a folder that holds **one sub-folder per class** (for example `ants/` and `bees/`), "
              "optionally split into `train/` and `val/`.")
-    upload = st.file_uploader("Your .zip file", type=["zip"], key="zip_up", help=LIMIT)
+    st.file_uploader("Your .zip file", type=["zip"], key="zip_up", help=LIMIT, on_change=take_zip)
     st.caption(LIMIT)
-    if upload is None:
-        st.session_state.pop("zip_problem", None)
-    elif upload.file_id not in saved_ids:
-        import shutil
-
-        from tl_core.data import load_image_zip
-
-        target = projects.zip_dir(project)
-        shutil.rmtree(target, ignore_errors=True)
-        _, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=target)
-        saved_ids.add(upload.file_id)
-        if message:
-            shutil.rmtree(target, ignore_errors=True)
-        project["zip_name"] = None if message else upload.name
-        st.session_state["zip_problem"] = message
-        projects.save(project)
     problem = st.session_state.get("zip_problem")
     if problem:
         frame.error(problem)
@@ -217,26 +220,36 @@ def zip_source() -> None:
 
 # ---------------------------------------------------------------- a table of texts
 
+def take_table() -> None:
+    """Callback of the table uploader: keep the file in the project; the columns are chosen afresh."""
+    import shutil
+
+    from tl_core.data.names import safe_component
+
+    upload = st.session_state.get("table_up")
+    if upload is None:
+        return
+    folder = projects.folder(project) / "table"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    name = safe_component(upload.name, fallback="table.csv")
+    (folder / name).write_bytes(upload.getvalue())
+    project.update(table_file=name, text_column=None, label_column=None)
+    for key in ("text_column_pick", "label_column_pick"):
+        st.session_state.pop(key, None)
+    projects.save(project)
+
+
+def pick_column(field: str) -> None:
+    project[field] = st.session_state[f"{field}_pick"]
+    projects.save(project)
+
+
 def table_source() -> None:
     st.write("A table with **one row per example**: one column holds the text, another its class "
              "(for example `Great food!` and `positive`). A header row is optional.")
-    upload = st.file_uploader("Your table file", type=["csv", "tsv", "txt"], key="table_up", help=LIMIT)
+    st.file_uploader("Your table file", type=["csv", "tsv", "txt"], key="table_up", help=LIMIT, on_change=take_table)
     st.caption(LIMIT)
-    if upload is not None and upload.file_id not in saved_ids:
-        from tl_core.data.names import safe_component
-
-        folder = projects.folder(project) / "table"
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        name = safe_component(upload.name, fallback="table.csv")
-        (folder / name).write_bytes(upload.getvalue())
-        saved_ids.add(upload.file_id)
-        project.update(table_file=name, text_column=None, label_column=None)
-        for key in ("text_column_pick", "label_column_pick"):
-            st.session_state.pop(key, None)
-        projects.save(project)
     path = projects.table_path(project)
     if not path or not path.is_file():
         return
@@ -248,8 +261,7 @@ def table_source() -> None:
     if len(columns) < 2:
         frame.error("The table needs two columns, one with the text and one with its class; add a class column.")
         return
-    if not project.get("text_column") or project["text_column"] not in columns \
-            or project.get("label_column") not in columns:
+    if project.get("text_column") not in columns or project.get("label_column") not in columns:
         text_col, label_col = engine.guess_columns(path, columns, stamp)
         project.update(text_column=text_col, label_column=label_col)
         projects.save(project)
@@ -262,10 +274,7 @@ def table_source() -> None:
         key = f"{field}_pick"
         if st.session_state.get(key) not in columns:
             st.session_state[key] = project[field]
-        picked = box.selectbox(label, columns, key=key, help=help)
-        if picked != project[field]:
-            project[field] = picked
-            projects.save(project)
+        box.selectbox(label, columns, key=key, help=help, on_change=pick_column, args=(field,))
 
 
 # ---------------------------------------------------------------- the report

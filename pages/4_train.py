@@ -82,7 +82,7 @@ def settings(project: dict):
         if message:
             frame.error(message)
             return None
-        st.markdown(f"### {plan.describe()}")
+        st.markdown(f"### {plan.describe().replace('(0%)', '(less than 1%)')}")
         st.markdown(describe_choice(n, total_blocks, scratch, plan))
     with right:
         head = plan.total - sum(b.count(backbone.model) for b in backbone.blocks)
@@ -192,16 +192,22 @@ def panel(run_id: str, was_live: bool) -> None:
         run.kill()  # stage two: the worker did not stop in time
     if state == "queued":
         ahead = status.get("position") or run.queue_position()
-        st.info(f"Waiting for its turn: {ahead} {'run is' if ahead == 1 else 'runs are'} ahead of this one "
-                "(one run trains at a time).", icon=":material/hourglass_top:")
+        if ahead:
+            st.info(f"Waiting for its turn: {ahead} {'run is' if ahead == 1 else 'runs are'} ahead of this one "
+                    "(one run trains at a time).", icon=":material/hourglass_top:")
+        else:
+            st.info("Starting the training process…", icon=":material/hourglass_top:")
     elif state == "running" and not started:
         st.info("Getting ready: reading your data, loading the pre-trained model and computing what the frozen "
                 "layers see. This can take a minute.", icon=":material/hourglass_top:")
     if started:
-        device = started.get("device") or status.get("device") or "?"
-        st.markdown(f"**Training on:** {esc(device)} · {started['trainable_params']:,} of "
+        device = str(started.get("device") or status.get("device") or "?")
+        config = engine.run_config(run)
+        copies = " (augmented copies included)" if config and config.augment != "none" \
+            and engine.run_kind(run) == "image" else ""
+        st.markdown(f"**Training on:** {esc(device.split(',')[0])} · {started['trainable_params']:,} of "
                     f"{started['total_params']:,} parameters learn · {started['train_examples']} examples for "
-                    f"training, {started['val_examples']} for checking · {started['epochs']} epochs")
+                    f"training{copies}, {started['val_examples']} for checking · {started['epochs']} epochs")
     progress = [e for e in events if e["event"] == "progress"]
     epochs_done = [e for e in events if e["event"] == "epoch"]
     if live and progress:
@@ -250,11 +256,11 @@ def panel(run_id: str, was_live: bool) -> None:
 
 
 def results_buttons(run_id: str) -> None:
-    a, b = st.columns(2)
-    if a.button("See the results", type="primary", icon=":material/insights:", key=f"to_results_{run_id}"):
-        frame.go("results", run=run_id)
-    if b.button("Try the model", icon=":material/science:", key=f"to_try_{run_id}"):
-        frame.go("try", run=run_id)
+    with st.container(horizontal=True):
+        if st.button("See the results", type="primary", icon=":material/insights:", key=f"to_results_{run_id}"):
+            frame.go("results", run=run_id)
+        if st.button("Try the model", icon=":material/science:", key=f"to_try_{run_id}"):
+            frame.go("try", run=run_id)
 
 
 # ---------------------------------------------------------------- the page
@@ -277,8 +283,9 @@ run_id = st.query_params.get("run")
 current = engine.get_run(run_id)
 if current is not None:
     config = engine.run_config(current)
-    st.header("Training" + (f": {esc(config.name)}" if config and config.name else ""))
-    st.caption(f"Run {run_id}. You can leave this page or reload it; training goes on, and this page reconnects.")
+    st.header("Training")
+    st.caption(f"{esc(engine.run_label(current))}. You can leave this page or reload it: training goes on, "
+               "and this page reconnects.")
     state = (current.status() or {}).get("state")
     live = state in ("queued", "running")
     st.fragment(run_every=1.0 if live else None)(panel)(current.id, live)

@@ -19,20 +19,12 @@ def pick_run():
     wanted = st.query_params.get("run")
     ids = [r.id for r in runs]
     index = ids.index(wanted) if wanted in ids else 0
-    labels = {r.id: run_label(r) for r in runs}
+    labels = {r.id: engine.run_label(r) for r in runs}
     chosen = st.selectbox("Which run?", ids, index=index, format_func=labels.get, key=f"results_run_{wanted}")
     if chosen != wanted:
         st.query_params["run"] = chosen
         st.session_state["run_id"] = chosen
     return next(r for r in runs if r.id == chosen)
-
-
-def run_label(run) -> str:
-    config = engine.run_config(run)
-    metrics = run.metrics() or {}
-    accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
-    name = config.name if config and config.name else run.id
-    return f"{name}{accuracy}"
 
 
 run = pick_run()
@@ -61,7 +53,8 @@ a.metric("Accuracy", f"{metrics['accuracy']:.1%}",
 b.metric("Validation examples", metrics.get("examples", 0))
 c.metric("Best epoch", metrics.get("best_epoch", "?"), help="The epoch whose model was kept: the one with the best "
                                                              "validation accuracy.")
-d.metric("Trained on", metrics.get("device", "?"))
+device = str(metrics.get("device", "?"))
+d.metric("Trained on", device.split(",")[0], help=f"The processor that trained this model: {device}.")
 
 left, right = st.columns([1, 1], gap="large")
 with left:
@@ -87,12 +80,11 @@ st.subheader("Examples the model got wrong")
 mistakes = metrics.get("mistakes", [])
 if not mistakes:
     st.success("None: the model got every validation example right.", icon=":material/celebration:")
-    st.stop()
 pairs: dict[tuple[str, str], int] = {}
 for m in mistakes:
     pairs[(m["true"], m["predicted"])] = pairs.get((m["true"], m["predicted"]), 0) + 1
 options = [None] + sorted(pairs, key=lambda p: -pairs[p])
-shown = st.selectbox("Show", options, key="mistake_filter",
+shown = None if not mistakes else st.selectbox("Show", options, key="mistake_filter",
                      format_func=lambda p: f"all mistakes ({len(mistakes)})" if p is None
                      else f"{p[0]} taken for {p[1]} ({pairs[p]})")
 selected = [m for m in mistakes if shown is None or (m["true"], m["predicted"]) == shown]
@@ -105,13 +97,16 @@ def caption(m: dict) -> str:
     return f"true: {m['true']}\npredicted: {m['predicted']} ({m['confidence']:.0%} sure)"
 
 
-if kind == "image":
-    root = Path(config.data) if config else None
+if not selected:
+    pass
+elif kind == "image":
+    root = Path(config.data).resolve() if config else None
     grid = st.columns(5)
     for index, m in enumerate(selected[:40]):
         with grid[index % 5], st.container(border=True):
-            path = root / m["name"] if root else None
-            thumb = engine.thumbnail(path, 220) if path and path.is_file() else None
+            path = (root / m["name"]).resolve() if root else None
+            inside = path is not None and path.is_relative_to(root) and path.is_file()
+            thumb = engine.thumbnail(path, 220) if inside else None
             if thumb:
                 st.image(thumb, width="stretch")
             else:

@@ -17,15 +17,8 @@ wanted = st.query_params.get("run")
 ids = [r.id for r in runs]
 
 
-def label(run_id: str) -> str:
-    run = next(r for r in runs if r.id == run_id)
-    config = engine.run_config(run)
-    metrics = run.metrics() or {}
-    accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
-    return f"{config.name if config and config.name else run_id}{accuracy}"
-
-
-chosen = st.selectbox("Which model?", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=label,
+labels = {r.id: engine.run_label(r) for r in runs}
+chosen = st.selectbox("Which model?", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get,
                       key=f"try_run_{wanted}")
 if chosen != wanted:
     st.query_params["run"] = chosen

@@ -23,16 +23,6 @@ STATES = {"queued": "waiting", "running": "training", "finished": "finished", "f
           "cancelled": "stopped", "interrupted": "interrupted"}
 
 
-def what_trained(config) -> str:
-    if config.from_scratch:
-        return "everything, from scratch"
-    if config.unfreeze == 0:
-        return "only the new head"
-    if config.unfreeze < 0:
-        return "all blocks"
-    return f"the last {config.unfreeze} blocks"
-
-
 def data_name(config) -> str:
     """The data's name as a person knows it: an uploaded file's name, else the folder's."""
     path = Path(config.data)
@@ -52,27 +42,30 @@ for run in runs:
     info = engine.model_info(config.model, engine.run_kind(run))
     by_id[run.id] = run
     rows.append({
-        "run": run.id,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.get("created", 0))),
         "name": config.name,
-        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(status.get("created", 0))),
         "status": STATES.get(status.get("state"), status.get("state", "?")),
         "accuracy": metrics.get("accuracy"),
         "model": info.title,
-        "trained": what_trained(config),
+        "fine-tuned": engine.what_trained(config),
         "epochs": config.epochs or "auto",
         "learning rate": config.lr or "auto",
         "batch size": config.batch_size,
         "augmentation": config.augment,
         "data": data_name(config),
+        "run": run.id,
     })
 
-st.dataframe(pd.DataFrame(rows), hide_index=True, key="runs_table",
+table = pd.DataFrame(rows)
+if not table["name"].astype(bool).any():
+    table = table.drop(columns="name")
+st.dataframe(table, hide_index=True, key="runs_table",
              column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="percent",
                                                                       min_value=0, max_value=1)})
 
 st.subheader("Compare runs")
 with_curves = [r["run"] for r in rows if any(e["event"] == "epoch" for e in by_id[r["run"]].events())]
-names = {r["run"]: f"{r['name'] or r['run']} ({r['trained']})" for r in rows}
+names = {run_id: engine.run_label(run) for run_id, run in by_id.items()}
 if not with_curves:
     st.caption("Runs appear here once they have finished at least one epoch.")
 else:
@@ -96,8 +89,8 @@ else:
                        icon=":material/download:", key="download_model", on_click="ignore")
     st.caption("The zip holds the weights, the class names, the preprocessing and a README explaining how to use "
                "it. Picture models also include an ONNX copy. Preparing it can take a few seconds.")
-    a, b = st.columns(2)
-    if a.button("See its results", key="runs_results"):
-        frame.go("results", run=choice)
-    if b.button("Try it", key="runs_try"):
-        frame.go("try", run=choice)
+    with st.container(horizontal=True):
+        if st.button("See its results", key="runs_results", icon=":material/insights:"):
+            frame.go("results", run=choice)
+        if st.button("Try it", key="runs_try", icon=":material/science:"):
+            frame.go("try", run=choice)

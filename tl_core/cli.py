@@ -163,7 +163,7 @@ def _print_summary(run, ending: dict) -> None:
 
 
 def _predict(args) -> int:
-    from .predict import Predictor
+    from .predictor import Predictor
 
     predictor = Predictor.load(args.model)
     results = predictor.predict(args.inputs, top_k=args.top_k)

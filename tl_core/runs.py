@@ -185,7 +185,7 @@ def run_worker(run_dir: Path, echo: events.EventSink = events.ignore) -> int:
 
     `echo` also receives each event: the CLI prints them, the app's worker process does not need to.
     """
-    from .train import TrainingFailed, train
+    from .trainer import TrainingFailed, train
 
     run = Run(Path(run_dir))
     status = _Status(run)

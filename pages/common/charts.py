@@ -111,28 +111,39 @@ _STYLE = """
 .tl-io {text-align: center; color: #4b5563; font-size: 13px; margin: 2px 0;}
 .tl-count {font-weight: 400; font-size: 12px;}
 .tl-legend {font-size: 12px; color: #4b5563; text-align: center; margin-top: 6px;}
+.tl-lock {display: inline-block; position: relative; width: 11px; height: 8px; margin: 0 9px 0 2px;
+  background: currentColor; border-radius: 2px; vertical-align: -1px;}
+.tl-lock::before {content: ""; position: absolute; left: 1.5px; top: -6px; width: 8px; height: 7px;
+  border: 2px solid currentColor; border-bottom: none; border-radius: 5px 5px 0 0; box-sizing: border-box;}
+.tl-open::before {left: 5px; top: -7px;}
+.tl-plus {display: inline-block; width: 14px; margin: 0 6px 0 0; font-weight: 800; text-align: center;}
 </style>
 """
+
+
+_LOCK = '<span class="tl-lock"></span>'      # drawn with CSS: no emoji font or SVG needed
+_OPEN = '<span class="tl-lock tl-open"></span>'
+_PLUS = '<span class="tl-plus">+</span>'
 
 
 def network_html(blocks: list[tuple[str, int]], first_trainable: int, head_params: int, kind: str,
                  num_classes: int) -> str:
     """The network drawn top (output) to bottom (input). Only our own strings go in: block titles and numbers."""
     rows = [f'<div class="tl-io">▲ prediction: one of {int(num_classes)} classes</div>',
-            f'<div class="tl-block tl-head" data-state="head"><span>✚ New head (learns your classes)</span>'
+            f'<div class="tl-block tl-head" data-state="head"><span>{_PLUS} New head: learns your classes</span>'
             f'<span class="tl-count">{_short(head_params)} · trains</span></div>']
     for index in range(len(blocks) - 1, -1, -1):
         title, count = blocks[index]
         trains = index >= first_trainable
         state = "trainable" if trains else "frozen"
-        mark = "🔓" if trains else "🔒"
+        mark = _OPEN if trains else _LOCK
         tail = "trains" if trains else "frozen"
         rows.append(f'<div class="tl-block tl-{"train" if trains else "frozen"}" data-state="{state}">'
                     f'<span>{mark} {html.escape(title)}</span><span class="tl-count">{_short(count)} · {tail}</span></div>')
     source = "your picture" if kind == "image" else "your sentence"
     rows.append(f'<div class="tl-io">▲ {source} goes in here</div>')
-    legend = ('<div class="tl-legend">🔒 grey = frozen: keeps what it learned before · '
-              '🔓 blue = fine-tuned on your data · green = the new part</div>')
+    legend = (f'<div class="tl-legend">{_LOCK} grey: frozen, keeps what it learned before · '
+              f'{_OPEN} blue: fine-tuned on your data · {_PLUS} green: the new part</div>')
     return _STYLE + '<div class="tl-net">' + "".join(rows) + legend + "</div>"
 
 

@@ -168,6 +168,31 @@ def run_config(run):
     return value
 
 
+def what_trained(config) -> str:
+    """The fine-tuning choice of a run, in words."""
+    if config is None:
+        return "?"
+    if config.from_scratch:
+        return "everything, from scratch"
+    if config.unfreeze == 0:
+        return "only the new head"
+    if config.unfreeze < 0:
+        return "all blocks"
+    return f"the last {config.unfreeze} {'block' if config.unfreeze == 1 else 'blocks'}"
+
+
+def run_label(run) -> str:
+    """How a run is named in pickers: its name or start time, what trained, and its accuracy once known."""
+    import time
+
+    config = run_config(run)
+    when = time.strftime("%d %b %H:%M:%S", time.localtime(run.created() or 0))
+    name = config.name if config and config.name else f"Run of {when}"
+    metrics = run.metrics() or {}
+    accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
+    return f"{name} · {what_trained(config)}{accuracy}"
+
+
 def run_kind(run) -> str:
     """'image' or 'text', from the trained model or else from the data's file name."""
     from tl_core.workspace import read_json
@@ -182,7 +207,7 @@ def run_kind(run) -> str:
 
 @st.cache_resource(show_spinner="Loading the trained model…", max_entries=3)
 def _predictor(run_id: str, stamp: float):
-    from tl_core.predict import Predictor
+    from tl_core.predictor import Predictor
 
     return Predictor.load(run_id)
 

@@ -75,7 +75,17 @@ def go(slug: str, **extra: str) -> None:
 
 def link(slug: str, label: str | None = None, icon: str | None = None, **kwargs) -> None:
     step = BY_SLUG[slug]
-    st.page_link(step.path, label=label or step.title, icon=icon or step.icon, query_params=url_params(), **kwargs)
+    _page_link(step.path, label=label or step.title, icon=icon or step.icon, query_params=url_params(), **kwargs)
+
+
+def _page_link(path: str, label: str, **kwargs) -> None:
+    """A link to a step; plain text when Streamlit runs a page file without the app's page list."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        st.page_link(path, label=label, **kwargs)
+    except StreamlitPageNotFoundError:
+        st.markdown(label)
 
 
 def next_button(slug: str, label: str, disabled: bool = False, help: str | None = None, key: str | None = None):
@@ -93,8 +103,8 @@ def _step_indicator(current: Step) -> None:
             here = step is current
             label = f"{index} · {step.short}"
             icon = ":material/radio_button_checked:" if here else step.icon
-            st.page_link(step.path, label=f"**{label}**" if here else label, icon=icon,
-                         query_params=url_params(), help=f"Step {index} of {len(STEPS)}")
+            _page_link(step.path, label=f"**{label}**" if here else label, icon=icon,
+                       query_params=url_params(), help=f"Step {index} of {len(STEPS)}")
     st.progress(number / len(STEPS), text=f"Step {number} of {len(STEPS)}: {current.title}")
 
 
@@ -109,14 +119,15 @@ def _sidebar(project: dict | None) -> None:
             st.markdown(f"**Model:** {esc(projects.model_title(project))}")
             st.markdown(f"**Data:** {esc(projects.data_summary(project))}")
         run_id = st.query_params.get("run")
-        if run_id:
-            st.markdown(f"**Current run:** `{esc(run_id)}`")
+        if run_id and RUN_ID.match(run_id):
+            st.markdown(f"**Current run:** `{run_id}`")
         st.divider()
         st.caption("Everything stays on this computer: your data, your models, your runs.")
 
 
 # ---------------------------------------------------------------- showing user text safely
 
+RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&])")
 
 

@@ -15,7 +15,7 @@ import torch
 
 from ..checkpoint import Trained
 from ..models.backbone import Backbone
-from ..predict import Predictor
+from ..predictor import Predictor
 
 Source = Union[Predictor, Trained, Backbone, str, Path]
 

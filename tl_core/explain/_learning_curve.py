@@ -143,7 +143,7 @@ def _kept_train(dataset, train_idx: list[int], backbone) -> list[int]:
 def _scratch_point(config: RunConfig, dataset, train_idx: list[int], val_idx: list[int], runtime, seed: int,
                    epochs: int, seconds: float) -> float:
     """Best validation accuracy of a from-scratch run on these examples, through the engine's own loop."""
-    from ..train import _Loop
+    from ..trainer import _Loop
 
     scratch = dataclasses.replace(config, from_scratch=True, unfreeze=ALL, epochs=epochs, augment="light", seed=seed)
     torch.manual_seed(seed)

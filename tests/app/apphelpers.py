@@ -1,0 +1,68 @@
+"""Helpers the AppTests share: open a step, make a project on disk, build uploads."""
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HYMENOPTERA = Path("/work/shared/datasets/hymenoptera_data")
+YELP = Path("/work/shared/datasets/sentences/yelp_labelled.txt")
+PAGES = {
+    "welcome": "pages/1_welcome.py", "model": "pages/2_model.py", "data": "pages/3_data.py",
+    "train": "pages/4_train.py", "results": "pages/5_results.py", "try": "pages/6_try.py", "runs": "pages/7_runs.py",
+}
+
+
+def open_page(at, step: str, **params):
+    """Load the app, then switch to one step with the given query parameters."""
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    at.switch_page(PAGES[step])
+    return at.run()
+
+
+def make_project(home: Path, kind: str = "image", **fields) -> dict:
+    """A project on disk, as the Welcome step would create it."""
+    project = {"id": os.urandom(8).hex(), "kind": kind, "created": 0.0,
+               "model": "efficientnet_lite0" if kind == "image" else "all-MiniLM-L6-v2",
+               "source": "photos" if kind == "image" else "table",
+               "classes": [{"uid": "aaaa0001", "name": "ants"}, {"uid": "aaaa0002", "name": "bees"}],
+               "typed": {}, "table_file": None, "text_column": None, "label_column": None, **fields}
+    folder = home / "projects" / project["id"]
+    folder.mkdir(parents=True)
+    (folder / "project.json").write_text(json.dumps(project))
+    return project
+
+
+def add_photos(home: Path, project: dict, per_class: int = 6) -> None:
+    """Real photos, linked into the project's class folders as uploads would be saved."""
+    for label in ("ants", "bees"):
+        folder = home / "projects" / project["id"] / "photos" / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[:per_class]:
+            (folder / path.name).symlink_to(path)
+
+
+def jpeg_bytes(label: str = "bees", index: int = 0) -> bytes:
+    return sorted((HYMENOPTERA / "val" / label).glob("*.jpg"))[index].read_bytes()
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def texts(at) -> str:
+    """Everything the page says in markdown, captions, alerts and titles, as one string to search."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)

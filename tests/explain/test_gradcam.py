@@ -1,0 +1,124 @@
+"""Grad-CAM on the real embedded EfficientNet-Lite0, and its token-grid path on tiny ViTs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+import torch.nn.functional as F
+
+from tl_core.explain import colormap, explain_image, gradcam, overlay
+from tl_core.explain._gradcam import _cams, _hooked
+from tl_core.explain._source import subject
+from tl_core.inputs import normalize
+from tl_core.models.image import wrap_timm
+
+BEE = 309  # ImageNet's "bee"
+BEE_PHOTOS = ("val/bees/2407809945_fb525ef54d.jpg", "val/bees/144098310_a4176fd54d.jpg")
+QUADRANTS = {"top left": (0, 0), "top right": (0, 112), "bottom left": (112, 0), "bottom right": (112, 112)}
+
+
+def bee_on_grey(backbone, photo: Path, corner: tuple[int, int]) -> torch.Tensor:
+    """A flat grey 224x224 canvas with the bee photo, shrunk to 112x112, in one quadrant."""
+    view = subject(backbone).image_batch([photo]).float()                                # (1, 3, 224, 224)
+    small = F.interpolate(view, size=(112, 112), mode="bilinear", antialias=True)[0]
+    canvas = torch.full((3, 224, 224), 128, dtype=torch.uint8)
+    r, c = corner
+    canvas[:, r:r + 112, c:c + 112] = small.round().clamp(0, 255).to(torch.uint8)
+    return canvas
+
+
+@pytest.mark.parametrize("photo", BEE_PHOTOS)
+def test_bee_heat_sits_in_the_bee_quadrant(imagenet_lite0, hymenoptera, photo):
+    for where, (r, c) in QUADRANTS.items():
+        heat, predicted, probs = gradcam(imagenet_lite0, bee_on_grey(imagenet_lite0, hymenoptera / photo, (r, c)), BEE)
+        assert heat.shape == (224, 224) and heat.dtype == np.float32
+        assert heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+        assert probs.shape == (1000,) and probs.sum() == pytest.approx(1.0, abs=1e-4)
+        assert predicted == int(probs.argmax())
+        masses = {name: heat[rr:rr + 112, cc:cc + 112].sum() / heat.sum() for name, (rr, cc) in QUADRANTS.items()}
+        peak = np.unravel_index(heat.argmax(), heat.shape)
+        assert r <= peak[0] < r + 112 and c <= peak[1] < c + 112, f"{where}: peak at {peak}"
+        assert max(masses, key=masses.get) == where, f"{where}: {masses}"
+        assert masses[where] > 0.4, f"{where}: only {masses[where]:.0%} of the heat (a quarter is chance)"
+
+
+def test_file_input_and_class_by_name(imagenet_lite0, hymenoptera):
+    photo = hymenoptera / BEE_PHOTOS[0]
+    by_index = gradcam(imagenet_lite0, photo, BEE)
+    by_name = gradcam(imagenet_lite0, str(photo), str(BEE))       # a Backbone's classes are "0".."999"
+    np.testing.assert_allclose(by_index.heatmap, by_name.heatmap, atol=1e-6)
+    with pytest.raises(ValueError, match="does not exist"):
+        gradcam(imagenet_lite0, photo, 1000)
+
+
+def test_explain_image_maps_predicted_and_true_class(imagenet_lite0, hymenoptera):
+    canvas = bee_on_grey(imagenet_lite0, hymenoptera / BEE_PHOTOS[0], (0, 0))
+    explained = explain_image(imagenet_lite0, canvas, true_class=BEE)
+    assert set(explained.maps) == {"predicted", "true"}
+    assert explained.true == str(BEE) and explained.predicted == str(int(explained.probs.argmax()))
+    assert explained.correct == (explained.predicted == str(BEE))
+    np.testing.assert_allclose(explained.maps["true"], gradcam(imagenet_lite0, canvas, BEE).heatmap, atol=1e-5)
+    pictures = explained.overlays()
+    assert pictures["true"].size == (224, 224)
+    assert set(explain_image(imagenet_lite0, canvas).maps) == {"predicted"}
+
+
+def test_hook_path_matches_direct_path(imagenet_lite0, hymenoptera):
+    """The forward-hook path (used for ViTs) gives the same map as taking forward_features directly."""
+    model = imagenet_lite0.model
+    canvas = bee_on_grey(imagenet_lite0, hymenoptera / BEE_PHOTOS[0], (112, 112))
+    direct, _ = _cams(subject(imagenet_lite0), canvas[None], [BEE])
+    x = normalize(canvas[None], imagenet_lite0.preprocess)
+    with torch.enable_grad():
+        acts, logits = _hooked(model, model.bn2, x)                      # bn2 ends forward_features
+        (grad,) = torch.autograd.grad(logits[0, BEE], acts)
+    cam = F.relu((grad.mean((2, 3), keepdim=True) * acts.detach()).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=(224, 224), mode="bilinear", align_corners=False)[0, 0]
+    np.testing.assert_allclose(direct[0], (cam / cam.max()).numpy(), atol=1e-4)
+
+
+def tiny_vit(**kwargs):
+    """A randomly initialised ViT-Tiny on 64x64 inputs (a 4x4 patch grid): builds in a fraction of a second."""
+    torch.manual_seed(0)
+    vit = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=64, **kwargs)
+    vit.pretrained_cfg = {**vit.pretrained_cfg, "input_size": (3, 64, 64)}  # what the engine reads the size from
+    return vit
+
+
+@pytest.mark.parametrize("pool", ["token", "avg"])
+def test_vit_tokens_are_laid_out_on_the_patch_grid(pool):
+    vit = tiny_vit(num_classes=3, global_pool=pool)
+    image = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
+    heat, predicted, probs = gradcam(wrap_timm(vit, "tiny vit"), image, 1)
+    assert heat.shape == (64, 64) and np.isfinite(heat).all()
+    assert heat.max() == pytest.approx(1.0) and heat.min() >= 0
+    assert probs.shape == (3,)
+
+
+def test_tokens_that_form_no_grid_are_refused():
+    vit = tiny_vit(num_classes=2, global_pool="avg")
+    vit.patch_embed.grid_size = None                                    # as if the model kept no grid ...
+    vit.num_prefix_tokens = 2                                           # ... and 15 patch tokens remain
+    with pytest.raises(ValueError, match="square grid"):
+        gradcam(wrap_timm(vit, "odd vit"), torch.zeros((3, 64, 64), dtype=torch.uint8))
+
+
+def test_text_models_are_pointed_to_token_importance(yelp_run):
+    with pytest.raises(ValueError, match="token_importance"):
+        gradcam(yelp_run.dir, "anything.jpg")
+
+
+def test_overlay_keeps_cold_areas_and_colours_hot_ones():
+    image = np.full((3, 32, 48), 100, dtype=np.uint8)
+    heat = np.zeros((16, 24), dtype=np.float32)                         # half size: overlay scales it up
+    heat[:, 12:] = 1.0
+    picture = np.asarray(overlay(image, heat))
+    assert picture.shape == (32, 48, 3)
+    assert (picture[:, :20] == 100).all()                               # no heat: the picture unchanged
+    assert (picture[:, 28:] != 100).any(axis=-1).all()                  # full heat: coloured
+    ramp = colormap(np.linspace(0, 1, 11))
+    assert ramp.shape == (11, 3) and ramp.dtype == np.uint8
+    assert (np.diff(ramp.astype(int).sum(1)) > 0).all()                 # brighter as the value rises

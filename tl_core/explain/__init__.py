@@ -1,0 +1,58 @@
+"""Making transfer learning visible: what a model looks at, how it sees the data, what more data or a
+pretrained start is worth.
+
+    from tl_core.explain import gradcam, overlay, token_importance, feature_maps_for_run, learning_curve
+    heat, predicted, probs = gradcam(predictor, "bee.jpg")
+    overlay(predictor.image_batch(["bee.jpg"])[0], heat).show()
+
+`HOW_TO_READ[view]` is the sentence or two the app prints under each chart, for people who do not
+program. Like `tl_core`, names are imported on first use, so reading HOW_TO_READ does not load torch;
+the modules behind them are private (`_gradcam.py`, ...), so no module shares a name with a function.
+"""
+from __future__ import annotations
+
+import importlib
+
+HOW_TO_READ = {
+    "gradcam": (
+        "Bright areas are the parts of the picture that pushed the model towards the class named above the "
+        "picture; dark areas did not matter for it. If the bright spot sits on the background instead of the "
+        "object, the model may have learnt a shortcut."),
+    "gradcam_true": (
+        "The same kind of map for the correct class: where the model saw evidence for the right answer. "
+        "When the prediction is wrong, comparing the two maps shows what misled it."),
+    "tokens": (
+        "Darker words weighed more in the model's decision for the class shown; faint words hardly counted. "
+        "A model that leans on words like \"great\" or \"awful\" rather than \"the\" has learnt something sensible."),
+    "feature_map": (
+        "Each dot is one validation example, placed by how the network sees it: similar examples land close "
+        "together. If the colours form separate clouds, the network can already tell the classes apart."),
+    "feature_map_before_after": (
+        "Left: the pretrained network before any training on your data; right: your trained model. Clouds "
+        "that already separate on the left mean the pretrained knowledge did most of the work."),
+    "learning_curve": (
+        "Accuracy on the validation examples when the model trains on only part of your examples (each share "
+        "several times, at random). Where the line flattens, more examples of the same kind would add little."),
+    "experiment": (
+        "The same data and training budget, three starting points: random weights, a pretrained network with "
+        "only a new last layer, and one that also adapts its last blocks. Higher and further left is better."),
+}
+
+_API = {
+    "Cam": "_gradcam", "gradcam": "_gradcam", "overlay": "_gradcam", "colormap": "_gradcam",
+    "explain_image": "_gradcam", "ImageExplanation": "_gradcam",
+    "token_importance": "_tokens",
+    "feature_map": "_feature_map", "feature_map_before": "_feature_map", "feature_map_after": "_feature_map",
+    "feature_maps_for_run": "_feature_map", "nearest_centre_accuracy": "_feature_map",
+    "learning_curve": "_learning_curve", "stratified_subset": "_learning_curve", "summarize": "_learning_curve",
+    "experiment_configs": "_experiment", "start_experiment": "_experiment", "experiment_runs": "_experiment",
+    "takeaway": "_experiment", "arm_title": "_experiment", "ARMS": "_experiment",
+}
+
+__all__ = sorted([*_API, "HOW_TO_READ"])
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'tl_core.explain' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
