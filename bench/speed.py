@@ -63,6 +63,9 @@ def plan_rows(args) -> list[Row]:
         n = quick if q else full
         return [] if n is None else ["--epochs", str(n)]
 
+    def epochs(full: int, quick: int) -> str:
+        return f"{quick if q else full} epoch{'s' if (quick if q else full) > 1 else ''}"
+
     rows = [
         Row("img-head-1", "engine", "head only, first run (cold)", "image", "head",
             tl + ["train", img, "--unfreeze", "0", "--json"] + ep(None, 3), "img-head", engine_t),
@@ -72,23 +75,23 @@ def plan_rows(args) -> list[Row]:
             tl + ["train", img, "--unfreeze", "2", "--json"] + ep(None, 1), "img-n2", engine_t),
         Row("img-n2-2", "engine", "unfreeze 2, second run (caches of the head-only runs)", "image", "blocks",
             tl + ["train", img, "--unfreeze", "2", "--json"] + ep(None, 1), "img-head", engine_t),
-        Row("img-full", "engine", "full fine-tune, 4 epochs", "image", "full",
+        Row("img-full", "engine", f"full fine-tune, {epochs(4, 1)}", "image", "full",
             tl + ["train", img, "--unfreeze", "all", "--json"] + ep(4, 1), "img-full", engine_t),
-        Row("img-scratch", "engine", "from scratch, 4 epochs", "image", "scratch",
+        Row("img-scratch", "engine", f"from scratch, {epochs(4, 1)}", "image", "scratch",
             tl + ["train", img, "--from-scratch", "--json"] + ep(4, 1), "img-scratch", engine_t),
         Row("txt-head-1", "engine", "head only (default), first run (cold)", "text", "head",
             tl + ["train", txt, "--json"] + ep(None, 3), "txt-head", engine_t),
         Row("txt-head-2", "engine", "head only, second run (warm, lr 1e-2)", "text", "head",
             tl + ["train", txt, "--lr", "1e-2", "--json"] + ep(None, 3), "txt-head", engine_t),
-        Row("txt-full", "engine", "full fine-tune, 3 epochs", "text", "full",
+        Row("txt-full", "engine", f"full fine-tune, {epochs(3, 1)}", "text", "full",
             tl + ["train", txt, "--unfreeze", "all", "--json"] + ep(3, 1), "txt-full", engine_t),
     ]
     tutorial = [py, str(BENCH / "tutorial_recipe.py"), img]
     for mode, label, family, quick_epochs in (("head", "head only", "head", 2), ("full", "full fine-tune", "full", 1),
                                               ("scratch", "from scratch", "scratch", 1)):
-        epochs = quick_epochs if q else args.tutorial_epochs
-        rows.append(Row(f"tut-{mode}", "tutorial recipe", f"{label}, {epochs} epochs", "image", family,
-                        tutorial + ["--mode", mode, "--epochs", str(epochs)], f"tut-{mode}", tutorial_t))
+        n = quick_epochs if q else args.tutorial_epochs
+        rows.append(Row(f"tut-{mode}", "tutorial recipe", f"{label}, {epochs(n, n)}", "image", family,
+                        tutorial + ["--mode", mode, "--epochs", str(n)], f"tut-{mode}", tutorial_t))
     rows += [
         Row("floor-img", "hand-tuned floor", "head only: draft decode + ONNX Runtime + L-BFGS head", "image", "head",
             [py, str(BENCH / "floor.py"), "image", img], "floor-img", 600),
@@ -131,6 +134,9 @@ def run_process(cmd: list[str], env: dict, timeout_s: float) -> dict:
                 events.append({**event, "_arrival_s": arrival})
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    except BaseException:  # Ctrl-C or a bench bug: the child is in its own session and would run on
+        kill()
+        raise
     finally:
         timer.cancel()
     wall = time.perf_counter() - started

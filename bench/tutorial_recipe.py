@@ -6,7 +6,7 @@ and the whole network runs every epoch, in float32, as the tutorial does. The ne
 EfficientNet-Lite0 with the weights TransferLab embeds (loaded through `tl_core.models.load_model`, so the
 engine and this script start from identical weights), normalised with that model's own mean/std.
 
-    .venv/bin/python bench/tutorial_recipe.py DATA --mode head|full|scratch [--epochs 8]
+    .venv/bin/python bench/tutorial_recipe.py DATA --mode head|full|scratch [--epochs 8 | --quick]
 
 Prints one JSON line per epoch, in the engine's event shape: {"event": "epoch", "epoch", "val_accuracy",
 "elapsed_s", "train_samples_per_s", ...}, then {"event": "finished", "best_val_accuracy", ...}.
@@ -32,10 +32,13 @@ def main() -> None:
     parser.add_argument("data", help="a folder with train/<class>/ and val/<class>/")
     parser.add_argument("--mode", choices=("head", "full", "scratch"), default="head")
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke check")
     parser.add_argument("--batch-size", type=int, default=4)   # the tutorial's
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.quick:
+        args.epochs = 2
     torch.manual_seed(args.seed)
 
     backbone = load_model("", "image", 2, pretrained=args.mode != "scratch")

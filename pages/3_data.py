@@ -68,6 +68,7 @@ def rename(uid: str) -> None:
         project["typed"][new] = project["typed"].pop(cls["name"])
     cls["name"] = new
     projects.save(project)
+    write_typed()
 
 
 def remove_class(uid: str) -> None:
@@ -109,7 +110,11 @@ def photo_class(cls: dict, index: int) -> None:
                             args=(cls["uid"], key))
         if files:
             info, clear = st.columns([4, 1], vertical_alignment="center")
-            info.markdown(f"**{len(files)} {'photo' if len(files) == 1 else 'photos'}** in this class.")
+            usable = report.counts.get(cls["name"], 0) if report else len(files)
+            left_out = len(files) - usable
+            info.markdown(f"**{usable} {'photo' if usable == 1 else 'photos'}** in this class."
+                          + (f" {left_out} {'file was' if left_out == 1 else 'files were'} left out; the report "
+                             "below says why." if left_out > 0 else ""))
             clear.button("Remove all photos", key=f"clear_{uid}", icon=":material/delete_sweep:", width="stretch",
                          on_click=lambda: [path.unlink(missing_ok=True) for path in files])
             thumbs = [t for t in (engine.thumbnail(p, 120) for p in files[:12]) if t]
@@ -150,13 +155,18 @@ def typed_class(cls: dict, index: int) -> None:
         if key not in st.session_state:
             st.session_state[key] = project.get("typed", {}).get(cls["name"], "")
         text = st.text_area(f"Examples of {esc(cls['name'])}, one per line", key=key, height=150,
-                            placeholder="The food was delicious.\nGreat service, we will come back!")
-        if text != project.get("typed", {}).get(cls["name"], ""):
-            project.setdefault("typed", {})[cls["name"]] = text
-            projects.save(project)
-            write_typed()
+                            placeholder="One example per line", on_change=take_typed, args=(cls["uid"], key))
         lines = [t for t in text.splitlines() if t.strip()]
         st.caption(f"{len(lines)} {'example' if len(lines) == 1 else 'examples'}.")
+
+
+def take_typed(uid: str, key: str) -> None:
+    """Callback of a class's text box: keep the texts in the project and rewrite the table training reads."""
+    cls = next((c for c in project["classes"] if c["uid"] == uid), None)
+    if cls is not None:
+        project.setdefault("typed", {})[cls["name"]] = st.session_state[key]
+        projects.save(project)
+        write_typed()
 
 
 def write_typed() -> None:
@@ -297,22 +307,27 @@ def preview(data) -> None:
                          key=f"preview_{label}")
 
 
-def show_report() -> None:
-    st.header("Check your data")
+def load_current():
+    """(dataset, report, problem sentence) for the data as it is on disk now; all None while there is none."""
     path, text_col, label_col = projects.data_source(project)
     if path is None:
+        return None, None, None
+    data, message = engine.dataset(path, text_col, label_col, projects.stamp(path))
+    if message:
+        return None, None, message
+    report, message = engine.report(data, project.get("val_split", 0.2), project.get("seed", 0))
+    return data, report, message
+
+
+def show_report(data, report, problem):
+    st.header("Check your data")
+    if problem:
+        frame.error(problem)
+        return None
+    if report is None:
         nothing = {"photos": "Add photos to your classes", "zip": "Upload a .zip file",
                    "table": "Upload a table", "typed": "Type a few examples for each class"}[project["source"]]
         st.info(f"{nothing} to see how many examples each class has.", icon=":material/info:")
-        return None
-    stamp = projects.stamp(path)
-    data, message = engine.dataset(path, text_col, label_col, stamp)
-    if message:
-        frame.error(message)
-        return None
-    report, message = engine.report(data, project.get("val_split", 0.2), project.get("seed", 0))
-    if message:
-        frame.error(message)
         return None
     thing = "pictures" if kind == "image" else "texts"
     a, b, c = st.columns(3)
@@ -341,9 +356,14 @@ def show_report() -> None:
 
 
 source = choose_source()
+data, report, problem = load_current()
 if source == "photos":
     st.caption(f"Name each class, then drag and drop its photos (JPEG, PNG, WebP, BMP, GIF or TIFF). {LIMIT}")
     classes_editor(photo_class)
+    empty = [c["name"] for c in project["classes"] if report and not report.counts.get(c["name"])]
+    for name in empty:
+        st.info(f"Class '{esc(name)}' has no usable photos yet: add some, or remove the class.",
+                icon=":material/info:")
 elif source == "zip":
     zip_source()
 elif source == "table":
@@ -352,6 +372,6 @@ else:
     st.caption("Name each class and type or paste examples, one per line.")
     classes_editor(typed_class)
 
-report = show_report()
+report = show_report(data, report, problem)
 frame.next_button("train", "Next: train your model", disabled=not (report and report.ok),
                   help=None if report and report.ok else "Add enough examples for at least two classes first.")

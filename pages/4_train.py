@@ -84,10 +84,14 @@ def settings(project: dict):
             return None
         st.markdown(f"### {plan.describe().replace('(0%)', '(less than 1%)')}")
         st.markdown(describe_choice(n, total_blocks, scratch, plan))
+        smallest = min((sum(1 for e in data.examples if e.label == c) for c in data.classes), default=0)
+        if (n > 0 or scratch) and smallest < 50:
+            st.caption(f"Your smallest class has {smallest} examples. With fewer than about 50 per class, only the "
+                       "new head usually does best; try both and compare them on the All runs step.")
     with right:
         head = plan.total - sum(b.count(backbone.model) for b in backbone.blocks)
         blocks = [(b.title, b.count(backbone.model)) for b in backbone.blocks]
-        st.html(charts.network_html(blocks, plan.first_trainable, head, kind, len(data.classes)))
+        st.html(charts.network_html(blocks, plan.first_trainable, head, kind, len(data.classes), scratch))
 
     st.subheader("Training settings")
     a, b, c = st.columns(3)
@@ -198,8 +202,10 @@ def panel(run_id: str, was_live: bool) -> None:
         else:
             st.info("Starting the training process…", icon=":material/hourglass_top:")
     elif state == "running" and not started:
-        st.info("Getting ready: reading your data, loading the pre-trained model and computing what the frozen "
-                "layers see. This can take a minute.", icon=":material/hourglass_top:")
+        since = time.time() - (status.get("started") or time.time())
+        st.info(f"Getting ready ({duration(since)} so far): reading your data, loading the pre-trained model and "
+                "passing every example once through the frozen layers. This can take a minute; the curves "
+                "start when training does.", icon=":material/hourglass_top:")
     if started:
         device = str(started.get("device") or status.get("device") or "?")
         config = engine.run_config(run)
@@ -225,9 +231,9 @@ def panel(run_id: str, was_live: bool) -> None:
     if live:
         if stopped_at:
             st.warning("Stopping… the best model so far is being saved.", icon=":material/stop_circle:")
-        elif st.button("Stop training", icon=":material/stop:", key=f"stop_{run_id}"):
-            run.request_stop()
-            st.rerun(scope="fragment")
+        else:
+            st.button("Stop training", icon=":material/stop:", key=f"stop_{run_id}", on_click=run.request_stop,
+                      help="Stops after the current step and keeps the best model so far.")
     elif state == "finished":
         ending = next((e for e in reversed(events) if e["event"] == "finished"), {})
         accuracy = ending.get("best_val_accuracy") or status.get("best_val_accuracy") or 0

@@ -1,4 +1,5 @@
 """Step 5: how good the model is: accuracy, per-class numbers, confusion matrix, the examples it got wrong."""
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -59,9 +60,9 @@ d.metric("Trained on", device.split(",")[0], help=f"The processor that trained t
 left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("Per class")
-    rows = [{"class": name, "precision": m["precision"], "recall": m["recall"], "F1 score": m["f1"],
+    rows = [{"class": name, "precision": 100 * m["precision"], "recall": 100 * m["recall"], "F1 score": 100 * m["f1"],
              "examples": m["support"]} for name, m in metrics.get("per_class", {}).items()]
-    percent = st.column_config.NumberColumn(format="percent")
+    percent = st.column_config.NumberColumn(format="%.0f%%")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="per_class",
                  column_config={"precision": percent, "recall": percent, "F1 score": percent})
     st.caption("**Precision**: when the model says this class, how often it is right. "
@@ -100,11 +101,11 @@ def caption(m: dict) -> str:
 if not selected:
     pass
 elif kind == "image":
-    root = Path(config.data).resolve() if config else None
+    root = Path(os.path.normpath(config.data)) if config else None
     grid = st.columns(5)
     for index, m in enumerate(selected[:40]):
         with grid[index % 5], st.container(border=True):
-            path = (root / m["name"]).resolve() if root else None
+            path = Path(os.path.normpath(root / m["name"])) if root else None  # lexical: data may be links
             inside = path is not None and path.is_relative_to(root) and path.is_file()
             thumb = engine.thumbnail(path, 220) if inside else None
             if thumb:
@@ -114,8 +115,8 @@ elif kind == "image":
             st.text(caption(m))
 else:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
-                                "how sure": m["confidence"]} for m in selected]),
+                                "how sure": 100 * m["confidence"]} for m in selected]),
                  hide_index=True, key="text_mistakes",
-                 column_config={"how sure": st.column_config.NumberColumn(format="percent")})
+                 column_config={"how sure": st.column_config.NumberColumn(format="%.0f%%")})
 
 frame.next_button("try", "Next: try the model yourself")

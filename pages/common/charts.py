@@ -109,7 +109,7 @@ _STYLE = """
 .tl-train {background: #dbeafe; color: #1e3a8a; border-color: #2563eb; font-weight: 600;}
 .tl-head {background: #dcfce7; color: #14532d; border-color: #16a34a; font-weight: 700;}
 .tl-io {text-align: center; color: #4b5563; font-size: 13px; margin: 2px 0;}
-.tl-count {font-weight: 400; font-size: 12px;}
+.tl-count {font-weight: 400; font-size: 12px; white-space: nowrap; margin-left: 8px;}
 .tl-legend {font-size: 12px; color: #4b5563; text-align: center; margin-top: 6px;}
 .tl-lock {display: inline-block; position: relative; width: 11px; height: 8px; margin: 0 9px 0 2px;
   background: currentColor; border-radius: 2px; vertical-align: -1px;}
@@ -127,7 +127,7 @@ _PLUS = '<span class="tl-plus">+</span>'
 
 
 def network_html(blocks: list[tuple[str, int]], first_trainable: int, head_params: int, kind: str,
-                 num_classes: int) -> str:
+                 num_classes: int, scratch: bool = False) -> str:
     """The network drawn top (output) to bottom (input). Only our own strings go in: block titles and numbers."""
     rows = [f'<div class="tl-io">▲ prediction: one of {int(num_classes)} classes</div>',
             f'<div class="tl-block tl-head" data-state="head"><span>{_PLUS} New head: learns your classes</span>'
@@ -137,7 +137,7 @@ def network_html(blocks: list[tuple[str, int]], first_trainable: int, head_param
         trains = index >= first_trainable
         state = "trainable" if trains else "frozen"
         mark = _OPEN if trains else _LOCK
-        tail = "trains" if trains else "frozen"
+        tail = ("trains from random numbers" if scratch else "trains") if trains else "frozen"
         rows.append(f'<div class="tl-block tl-{"train" if trains else "frozen"}" data-state="{state}">'
                     f'<span>{mark} {html.escape(title)}</span><span class="tl-count">{_short(count)} · {tail}</span></div>')
     source = "your picture" if kind == "image" else "your sentence"

@@ -55,7 +55,16 @@ def _backbone(name: str, kind: str, num_classes: int):
 
 
 def backbone(name: str, kind: str, num_classes: int) -> Outcome:
-    """The network without its weights (enough to draw it and count parameters), cached per model."""
+    """The network without its weights (enough to draw it and count parameters), cached per model.
+
+    A text model that is not on this computer is not asked for: even without its weights the engine
+    fetches its layout from the hub, retrying for about a minute when there is no internet.
+    """
+    info = model_info(name, kind)
+    if kind == "text" and not info.available:
+        return None, (f"{info.title} is not on this computer yet: it {info.availability}, so its layers cannot be "
+                      "shown or trained without an internet connection. Pick a model marked 'available offline' "
+                      "on step 2.")
     return attempt("loading the network", _backbone, name, kind, max(2, num_classes))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 import time
 from pathlib import Path
 
@@ -151,15 +150,6 @@ def stamp(path: Path | None) -> tuple:
         return (str(path), info.st_size, info.st_mtime_ns)
     files = [p.stat() for p in path.rglob("*") if p.is_file()]
     return (str(path), len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0))
-
-
-def clear_data(project: dict) -> None:
-    """Forget the data of the current source (used when switching how data is added)."""
-    for path in (photos_dir(project), zip_dir(project), folder(project) / "table"):
-        shutil.rmtree(path, ignore_errors=True)
-    typed_path(project).unlink(missing_ok=True)
-    project.update(table_file=None, text_column=None, label_column=None, typed={})
-    save(project)
 
 
 # ---------------------------------------------------------------- short descriptions for the sidebar

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 import os
 from pathlib import Path
@@ -65,4 +66,4 @@ def texts(at) -> str:
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
         parts += [str(e.value) for e in getattr(at, kind)]
-    return "\n".join(parts)
+    return re.sub(r"\\(.)", r"\1", "\n".join(parts))  # as the person reads it: markdown escapes removed

@@ -36,7 +36,7 @@ def test_ready_report_shows_counts_and_enables_next(app, home):
     assert [m.value for m in at.metric][:1] == ["2"]
     assert not at.button(key="next_train").disabled
     assert len(at.get("plotly_chart")) == 1  # counts per class
-    assert at.get("imgs")  # thumbnails in each class card
+    assert len(at.get("image")) >= 2  # thumbnails in each class card
 
 
 def test_a_file_that_is_not_a_picture_is_listed_with_its_reason(app, home):
@@ -46,7 +46,7 @@ def test_a_file_that_is_not_a_picture_is_listed_with_its_reason(app, home):
     at.file_uploader[0].set_value([("notes.txt", b"just some text", "text/plain")]).run()
     assert not at.exception
     assert "1 file was skipped" in texts(at)
-    skipped = at.dataframe(key="skipped_table").value
+    skipped = at.dataframe[0].value
     assert list(skipped["name"]) == ["ants/notes.txt"] or list(skipped["name"]) == ["notes.txt"]
     assert "not a supported picture type" in skipped["why it was left out"].iloc[0]
 

@@ -68,7 +68,7 @@ def start_project(page, server: str, kind_button: str, shot) -> None:
     text(page, "How do you want to add examples?")
 
 
-def train_head_only(page, shot, epochs: int) -> dict:
+def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
     """Start a head-only run; return what was seen while it ran."""
     text(page, "Layers to fine-tune")
     text(page, "trainable:")
@@ -78,7 +78,11 @@ def train_head_only(page, shot, epochs: int) -> dict:
     wait_for_rerun(page)
     shot(page, "04_train_settings")
     page.get_by_role("button", name="Start training").click()
-    assert re.search(r"[?&]run=", page.url) or text(page, "You can leave this page")
+    text(page, "You can leave this page or reload it")
+    page.wait_for_function("() => /[?&]run=/.test(location.search)")
+    if reload:  # a refresh is a new session: the run must come back from the URL
+        page.reload()
+        text(page, "You can leave this page or reload it")
     seen_running: list[int] = []
     deadline = time.time() + 150
     while time.time() < deadline:
@@ -114,7 +118,7 @@ def test_pictures(page, server, shot, tmp_path):
     shot(page, "03_data")
 
     page.get_by_role("button", name="Next: train your model").click()
-    seen = train_head_only(page, shot, epochs=8)
+    seen = train_head_only(page, shot, epochs=8, reload=True)
     assert seen["running"], "the page never showed the run as running"
     assert seen["final"] == 8
     assert min(seen["running"]) < seen["final"], "the live chart did not gain points while the run was going"

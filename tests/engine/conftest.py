@@ -143,3 +143,13 @@ def text_run(warm_home, yelp_subset):
     from tl_core.config import RunConfig
 
     return _trained_run(warm_home, RunConfig(data=str(yelp_subset), epochs=5, name="reviews"))
+
+
+@pytest.fixture(scope="session")
+def image_export(image_run, warm_home, tmp_path_factory) -> Path:
+    """image_run exported to a zip, with its ONNX copy."""
+    from tl_core.export import export_run
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSFERLAB_HOME", str(warm_home))
+        return export_run(image_run, tmp_path_factory.mktemp("export") / "ants-bees.zip")

@@ -1,14 +1,19 @@
 """Which words a text model leaned on: gradient x input on the input embeddings.
 
-For each word piece, the class score's gradient with respect to its word embedding, multiplied by
-that embedding and summed, estimates how much the score would move without the piece (Shrikumar et
-al. 2016). A single gradient is noisy for transformers: on a MiniLM head trained on Yelp reviews,
-"staff" and "The" outranked "delicious". Averaging the gradient along the path from an empty
-embedding to the real one (integrated gradients, Sundararajan et al. 2017; `steps=16`, one batched
-forward) put a sentiment word first in 6 of 8 test reviews against 3 of 8; `steps=1` is the plain version.
-
-The word-embedding layer's output is replaced by a forward hook, so the model's own forward (position
-embeddings, pooling, head) runs unchanged. Pieces of one word ("un", "##friendly") are added back together.
+For each word piece, the gradient of the class's log-probability with respect to its word embedding,
+times the embedding's difference from a neutral one, estimates how much the prediction would move
+without that word (Shrikumar et al. 2016). Three choices make it readable for transformers, each
+checked on MiniLM heads trained on 300 and 400 Yelp reviews with 13 test sentences (does a sentiment
+word outrank every stop word? 12 of 13 on both models with all three, 6 of 13 with a single gradient):
+- the gradient is averaged along the path from a neutral embedding to the real one (integrated
+  gradients, Sundararajan et al. 2017; `steps=16` points in one batched forward; `steps=1` is the
+  plain single gradient at the input);
+- the neutral embedding is the tokenizer's [MASK] word ("a word is here, unknown"), not zeros, which
+  scored 6-8 of 13;
+- the log-probability is explained rather than the raw class score, so what every class shares cancels.
+[CLS]/[SEP] stay as they are along the path. The word-embedding layer's output is replaced by a
+forward hook, so the model's own forward (position embeddings, pooling, head) runs unchanged, and
+pieces of one word ("un", "##friendly") are added back together.
 """
 from __future__ import annotations
 
@@ -38,21 +43,34 @@ def token_importance(source: Source, text: str, target_class: int | str | None =
     with torch.no_grad():
         index = s.class_index(target_class, int(model(ids, mask)[0].argmax()))
         words_in = embedding(ids)                                                   # (1, T, D)
-    # One batch holds every point on the path: the embeddings scaled by (k + 0.5) / steps.
+        special = torch.isin(ids, torch.tensor(tokenizer.all_special_ids, device=ids.device)).unsqueeze(-1)
+        neutral_id = _neutral_id(tokenizer)
+        neutral = torch.zeros_like(words_in) if neutral_id is None else embedding(torch.full_like(ids, neutral_id))
+        neutral = torch.where(special, words_in, neutral)                           # (1, T, D)
+    # One batch holds every point on the path from the neutral embeddings to the real ones.
     scales = torch.tensor([1.0] if steps == 1 else [(k + 0.5) / steps for k in range(steps)], device=s.device)
-    path = (words_in * scales.view(-1, 1, 1)).requires_grad_()                      # (S, T, D)
+    path = (neutral + (words_in - neutral) * scales.view(-1, 1, 1)).requires_grad_()  # (S, T, D)
     handle = embedding.register_forward_hook(lambda module, inputs, output: path)
     try:
         with torch.enable_grad():
             logits = model(ids.expand(len(scales), -1), mask.expand(len(scales), -1))  # (S, C)
-            (grad,) = torch.autograd.grad(logits[:, index].sum(), path)             # (S, T, D)
+            chosen = logits.float().log_softmax(1)[:, index]                        # (S,)
+            (grad,) = torch.autograd.grad(chosen.sum(), path)                       # (S, T, D)
     finally:
         handle.remove()
-    piece_scores = (grad.mean(0) * words_in[0]).sum(-1).float().cpu()              # (T,) signed
+    piece_scores = (grad.mean(0) * (words_in - neutral)[0]).sum(-1).float().cpu()  # (T,) signed
     words = _merge_words(text, tokenizer, ids[0].cpu(), piece_scores)
     top = max((abs(score) for _, score in words), default=0.0)
     scale = 1 / top if top > 0 else 0.0
     return [(word, score * scale if signed else abs(score) * scale) for word, score in words]
+
+
+def _neutral_id(tokenizer) -> int | None:
+    """[MASK] where the tokenizer has one (BERT-style), else padding; None = a zero embedding."""
+    for token_id in (tokenizer.mask_token_id, tokenizer.pad_token_id):
+        if token_id is not None:
+            return token_id
+    return None
 
 
 def _merge_words(text: str, tokenizer, ids: torch.Tensor, scores: torch.Tensor) -> list[tuple[str, float]]:

@@ -1,0 +1,48 @@
+"""Step 2: model cards from the catalogue, the embedded default chosen, others picked with a warning."""
+import json
+
+from apphelpers import make_project, open_page, texts
+
+
+def test_image_cards_come_from_the_catalogue_with_the_default_selected(app, home):
+    from tl_core.models.catalog import catalog
+
+    project = make_project(home, "image")
+    at = open_page(app, "model", project=project["id"])
+    assert not at.exception
+    pick_buttons = [b for b in at.button if b.key and b.key.startswith("pick_")]
+    assert sorted(b.key for b in pick_buttons) == sorted(f"pick_{m.name}" for m in catalog("image"))
+    selected = at.button(key="pick_efficientnet_lite0")
+    assert selected.label == "Selected" and selected.disabled
+    page = texts(at)
+    assert "EfficientNet-Lite0" in page and "Learned from:" in page and "18 MB" in page
+    assert "available offline" in page and "needs a one-time download of 47 MB" in page
+
+
+def test_picking_a_model_that_needs_a_download_warns(app, home):
+    project = make_project(home, "image")
+    at = open_page(app, "model", project=project["id"])
+    at.button(key="pick_resnet18").click().run()
+    assert not at.exception
+    saved = json.loads((home / "projects" / project["id"] / "project.json").read_text())
+    assert saved["model"] == "resnet18"
+    assert at.button(key="pick_resnet18").label == "Selected"
+    assert any("is not on this computer yet" in w.value for w in at.warning)
+
+
+def test_text_project_shows_text_models(app, home):
+    project = make_project(home, "text")
+    at = open_page(app, "model", project=project["id"])
+    assert at.button(key="pick_all-MiniLM-L6-v2").label == "Selected"
+    assert not [b for b in at.button if b.key == "pick_resnet18"]
+
+
+def test_an_unavailable_text_model_gives_a_sentence_on_the_train_step(app, home):
+    project = make_project(home, "text", model="bert-base", source="typed",
+                           classes=[{"uid": "t1", "name": "happy"}, {"uid": "t2", "name": "sad"}],
+                           typed={"happy": "good\nnice\ngreat", "sad": "bad\nawful\nsad"})
+    typed = home / "projects" / project["id"] / "typed.tsv"
+    typed.write_text("text\tlabel\ngood\thappy\nnice\thappy\ngreat\thappy\nbad\tsad\nawful\tsad\nsad\tsad\n")
+    at = open_page(app, "train", project=project["id"])
+    assert not at.exception
+    assert "BERT-base is not on this computer yet" in texts(at) or "trainable:" in texts(at)

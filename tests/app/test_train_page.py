@@ -1,0 +1,173 @@
+"""Step 4: the fine-tuning knob and its drawing, the settings, starting, and following a run from disk."""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+from apphelpers import add_photos, make_project, open_page, texts
+
+
+@pytest.fixture
+def ready(app, home):
+    project = make_project(home)
+    add_photos(home, project, per_class=6)
+    return open_page(app, "train", project=project["id"]), project
+
+
+def drawing(at) -> str:
+    return at.html[0].proto.body
+
+
+def test_without_data_the_page_points_to_step_3(app, home):
+    project = make_project(home)
+    at = open_page(app, "train", project=project["id"])
+    assert not at.exception
+    assert "Add your data first" in texts(at)
+    assert "start_training" not in [b.key for b in at.button]
+
+
+def test_head_only_by_default_with_a_live_parameter_count(ready):
+    at, _ = ready
+    assert not at.exception
+    slider = at.select_slider(key="unfreeze")
+    assert slider.value == 0 and len(slider.options) == 9
+    assert "trainable: 2,562 of 3.4 M parameters (less than 1%)" in texts(at)
+    assert "Only the new head learns" in texts(at)
+    body = drawing(at)
+    assert body.count('data-state="frozen"') == 8 and body.count('data-state="trainable"') == 0
+    assert 'data-state="head"' in body
+
+
+def test_moving_the_slider_unfreezes_the_last_blocks(ready):
+    at, _ = ready
+    at.select_slider(key="unfreeze").set_value(2).run()
+    assert not at.exception
+    assert "The last 2 blocks adapt to your data" in texts(at)
+    assert re.search(r"trainable: 2\.7 M of 3\.4 M parameters \(79%\)", texts(at))
+    body = drawing(at)
+    assert body.count('data-state="trainable"') == 2 and body.count('data-state="frozen"') == 6
+    at.select_slider(key="unfreeze").set_value(8).run()
+    assert "Every block is fine-tuned" in texts(at)
+    assert "may *overfit*" in texts(at)
+
+
+def test_from_scratch_switch_trains_everything_and_disables_the_slider(ready):
+    at, _ = ready
+    at.toggle(key="from_scratch").set_value(True).run()
+    assert at.select_slider(key="unfreeze").disabled
+    assert "From scratch:" in texts(at)
+    assert drawing(at).count('data-state="trainable"') == 8
+
+
+def test_settings_survive_a_trip_to_another_step(ready):
+    at, project = ready
+    at.select_slider(key="unfreeze").set_value(3).run()
+    at.number_input(key="epochs").set_value(7).run()
+    at.switch_page("pages/3_data.py").run()
+    at.switch_page("pages/4_train.py").run()
+    assert at.select_slider(key="unfreeze").value == 3
+    assert at.number_input(key="epochs").value == 7
+
+
+def test_start_creates_a_run_with_the_chosen_settings_and_follows_it(ready, monkeypatch):
+    import tl_core.runs as runs
+
+    monkeypatch.setattr(runs, "start_run", runs.create_run)  # no worker process: the run stays queued
+    at, project = ready
+    at.select_slider(key="unfreeze").set_value(1).run()
+    at.number_input(key="epochs").set_value(3).run()
+    at.button(key="start_training").click().run()
+    assert not at.exception
+    run_id = at.query_params["run"]
+    config = runs.get_run(run_id).config
+    assert (config.unfreeze, config.epochs, config.from_scratch, config.augment) == (1, 3, False, "light")
+    assert config.data.endswith("photos") and config.extra["project"] == project["id"]
+    assert "Starting the training process" in texts(at)
+    assert at.button(key=f"stop_{run_id}")
+
+
+def test_stop_asks_the_worker_to_stop(ready, monkeypatch):
+    import tl_core.runs as runs
+
+    monkeypatch.setattr(runs, "start_run", runs.create_run)
+    at, _ = ready
+    at.button(key="start_training").click().run()
+    run_id = at.query_params["run"]
+    at.button(key=f"stop_{run_id}").click().run()
+    assert runs.get_run(run_id).stop_requested()
+    assert "Stopping" in texts(at)
+
+
+def test_a_worker_that_ignores_stop_is_killed_after_the_grace_period(app, home):
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+    from tl_core.workspace import write_json
+
+    run = create_run(RunConfig(data="/nowhere"))
+    worker = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    write_json(run.dir / "status.json", {"state": "running", "pid": worker.pid, "heartbeat": time.time(),
+                                         "created": time.time()})
+    run.request_stop()
+    past = time.time() - 30
+    os.utime(run.dir / "stop", (past, past))
+    at = open_page(app, "train", run=run.id)
+    assert not at.exception
+    assert worker.wait(timeout=10) == -9
+
+
+def test_a_failed_run_shows_its_reason(app, home):
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+    from tl_core.workspace import write_json
+
+    run = create_run(RunConfig(data="/nowhere"))
+    reason = "'/nowhere' does not exist; check the path."
+    write_json(run.dir / "status.json", {"state": "failed", "message": reason, "created": time.time()})
+    at = open_page(app, "train", run=run.id)
+    assert not at.exception
+    assert any("Training failed: '/nowhere' does not exist; check the path." in e.value.replace("\\", "")
+               for e in at.error)
+
+
+def test_a_queued_run_shows_its_place_in_the_queue(app, home):
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+
+    create_run(RunConfig(data="/first"))
+    time.sleep(0.01)
+    second = create_run(RunConfig(data="/second"))
+    at = open_page(app, "train", run=second.id)
+    assert "Waiting for its turn: 1 run is ahead of this one" in texts(at)
+
+
+def test_an_unknown_run_in_the_url_gives_a_sentence(app, home):
+    at = open_page(app, "train", run="20990101-000000-beef")
+    assert not at.exception
+    assert any("There is no run called" in e.value for e in at.error)
+
+
+def test_a_finished_run_reconnects_from_the_url(trained_app, trained_home):
+    at = open_page(trained_app, "train", run=trained_home["run"])
+    assert not at.exception
+    assert "Training finished in" in texts(at)
+    assert "Epochs finished: 1 of 1" in texts(at)
+    assert at.button(key=f"to_results_{trained_home['run']}")
+    at.button(key=f"to_results_{trained_home['run']}").click().run()
+    assert at.title[0].value == "Results"
+    assert json.loads(json.dumps(at.query_params["run"])) == trained_home["run"]
+
+
+def test_start_failure_is_a_sentence(ready, monkeypatch):
+    import tl_core.runs as runs
+    from tl_core.data import DataError
+
+    def refuse(config):
+        raise DataError("The folder of photos has gone; add your data again.")
+
+    monkeypatch.setattr(runs, "start_run", refuse)
+    at, _ = ready
+    at.button(key="start_training").click().run()
+    assert not at.exception
+    assert any("The folder of photos has gone" in e.value for e in at.error)

@@ -1,0 +1,66 @@
+"""`transferlab`: the catalogue at once (without torch), flags that map onto RunConfig, runs listed."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tl_core.cli import _parser
+from tl_core.config import ALL
+from tl_core.models.catalog import CATALOG
+
+from .conftest import CLI
+
+
+def _cli(*args, home=None, **env) -> subprocess.CompletedProcess:
+    environ = {**os.environ, **env, **({"TRANSFERLAB_HOME": str(home)} if home else {})}
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=environ, timeout=300)
+
+
+def test_models_lists_the_catalogue(tmp_path):
+    out = _cli("models", home=tmp_path, HF_HUB_CACHE=str(tmp_path / "empty-hub-cache"))
+    assert out.returncode == 0, out.stderr
+    table, legend = out.stdout.split("\n\n")
+    assert legend.startswith("* = default for its kind.")
+    rows = {line[2:].split()[0]: line for line in table.splitlines()}
+    assert list(rows) == [m.name for m in CATALOG]
+    for m in CATALOG:
+        assert rows[m.name].startswith("* " if m.default else "  ")
+        assert rows[m.name].endswith("available offline" if m.source == "embedded"
+                                     else f"needs a one-time download of {m.size_mb} MB")
+
+    out = _cli("models", "--json", home=tmp_path, HF_HUB_CACHE=str(tmp_path / "empty-hub-cache"))
+    listed = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [m["name"] for m in listed] == [m.name for m in CATALOG]
+    assert [m["available"] for m in listed] == [m.source == "embedded" for m in CATALOG]
+
+
+def test_models_does_not_import_torch():
+    code = ("import sys, tl_core.cli; tl_core.cli.main(['models']); "
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "efficientnet_lite0" in out.stdout
+
+
+def test_unfreeze_takes_a_number_or_all():
+    parser = _parser()
+    assert parser.parse_args(["train", "data", "--unfreeze", "all"]).unfreeze == ALL
+    assert parser.parse_args(["train", "data", "--unfreeze", "3"]).unfreeze == 3
+    out = _cli("train", "data", "--unfreeze", "most")
+    assert out.returncode == 2 and "expected a number of blocks or 'all', not 'most'" in out.stderr
+
+
+def test_train_reports_a_data_problem_in_words(tmp_path):
+    out = _cli("train", str(tmp_path / "missing"), home=tmp_path)
+    assert out.returncode == 1
+    assert "Training failed:" in out.stdout and "does not exist" in out.stdout
+
+
+def test_runs_lists_what_was_trained(image_run, warm_home):
+    out = _cli("runs", "--json", home=warm_home)
+    assert out.returncode == 0, out.stderr
+    listed = {r["id"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert listed[image_run.id]["state"] == "finished"
+    assert listed[image_run.id]["accuracy"] == image_run.metrics()["accuracy"]

@@ -1,0 +1,52 @@
+"""The frozen forward through ONNX Runtime gives the features torch float32 gives, and falls back to torch."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tl_core import runtime as runtime_module
+from tl_core.device import Runtime
+from tl_core.inputs import normalize
+from tl_core.runtime import run_frozen
+from tl_core.tasks import _Features
+
+FLOAT32_CPU = Runtime(torch.device("cpu"), None)
+
+
+@pytest.fixture
+def features_of(lite0_imagenet):
+    module = _Features(lite0_imagenet)
+    return lambda images, key: run_frozen(module, images, FLOAT32_CPU, key=key,
+                                          prepare=lambda x: normalize(x, lite0_imagenet.preprocess))
+
+
+def test_onnx_runtime_matches_torch_float32(features_of, val_photos, workspace, monkeypatch):
+    images = val_photos[0]
+    fast = features_of(images, "lite0-features")
+    assert (workspace / "cache" / "onnx" / "lite0-features.onnx").is_file()
+    plain = features_of(images, None)
+    assert fast.shape == plain.shape == (40, 1280) and fast.dtype == torch.float32
+    assert (fast - plain).abs().max() < 1e-3  # measured ~1e-5 on features up to ~5
+
+    def no_export(*args):
+        raise AssertionError("the cached ONNX graph should have been reused")
+
+    monkeypatch.setattr(runtime_module, "_export", no_export)
+    assert torch.equal(features_of(images, "lite0-features"), fast)
+
+
+def test_a_model_the_exporter_cannot_trace_still_runs_through_torch(features_of, val_photos, workspace,
+                                                                     monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(torch.onnx, "export", fail)
+    images = val_photos[0][:16]
+    got = features_of(images, "untraceable")
+    assert not list((workspace / "cache" / "onnx").glob("untraceable*"))
+    torch.testing.assert_close(got, features_of(images, None))
+
+
+def test_a_handful_of_inputs_skips_the_export(features_of, val_photos, workspace):
+    features_of(val_photos[0][:4], "few")
+    assert not (workspace / "cache" / "onnx" / "few.onnx").exists()

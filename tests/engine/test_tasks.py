@@ -1,0 +1,68 @@
+"""The three training paths train the same model a plain full forward would: compare each fast path's
+logits with the model's own forward on the same weights."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tl_core import events
+from tl_core.config import RunConfig
+from tl_core.data import load_dataset, split
+from tl_core.device import Runtime
+from tl_core.freeze import apply_plan
+from tl_core.inputs import decode_images, normalize, tokenize
+from tl_core.models import load_model
+from tl_core.tasks import build_task
+
+FLOAT32_CPU = Runtime(torch.device("cpu"), None)
+
+
+def _task(data, unfreeze: int, kind: str):
+    config = RunConfig(data=str(data), unfreeze=unfreeze)
+    dataset = load_dataset(data)
+    train_idx, val_idx = split(dataset)
+    backbone = load_model("", kind, len(dataset.classes))
+    plan = apply_plan(backbone, unfreeze)
+    task = build_task(config, dataset, train_idx, val_idx, backbone, plan, FLOAT32_CPU, events.ignore)
+    task.module.eval()
+    backbone.model.eval()
+    return task, backbone, dataset, train_idx, val_idx
+
+
+@pytest.mark.parametrize("unfreeze, path", [(0, "cached features"), (2, "cached prefix")])
+def test_image_fast_paths_match_a_full_forward(unfreeze, path, image_subset, warm_workspace):
+    task, backbone, dataset, train_idx, val_idx = _task(image_subset, unfreeze, "image")
+    assert task.path == path
+    val_images = decode_images([dataset.examples[i] for i in val_idx], backbone.preprocess, use_cache=False).images
+    some = [0, 7, 21]  # and a few training photos, whose second view is their mirror image
+    train_images = decode_images([dataset.examples[train_idx[i]] for i in some], backbone.preprocess,
+                                 use_cache=False).images
+    n = len(train_idx)
+    with torch.no_grad():
+        fast_val = task.forward(task.val_inputs, False)
+        plain_val = backbone.model(normalize(val_images, backbone.preprocess))
+        fast_train = task.forward(tuple(t[some + [n + i for i in some]] for t in task.train_inputs), False)
+        plain_train = backbone.model(normalize(torch.cat([train_images, train_images.flip(-1)]), backbone.preprocess))
+    assert (fast_val - plain_val).abs().max() < 1e-3
+    assert torch.equal(fast_val.argmax(1), plain_val.argmax(1))
+    assert (fast_train - plain_train).abs().max() < 1e-3
+    assert torch.equal(task.train_labels[some + [n + i for i in some]], task.train_labels[some].repeat(2))
+
+
+def test_text_cached_features_match_a_full_forward(yelp_subset, warm_workspace):
+    task, backbone, dataset, _, val_idx = _task(yelp_subset, 0, "text")
+    assert task.path == "cached features"
+    tokens = tokenize([dataset.examples[i].text for i in val_idx], backbone.tokenizer, 128)  # padded as one batch
+    with torch.no_grad():
+        fast = task.forward(task.val_inputs, False)
+        plain = backbone.model(tokens.ids, tokens.mask)
+    assert (fast - plain).abs().max() < 1e-4
+
+
+def test_full_network_path_is_the_model_itself(image_subset, warm_workspace):
+    task, backbone, dataset, _, val_idx = _task(image_subset, -1, "image")
+    assert task.path == "full network" and task.module is backbone.model
+    assert all(p.requires_grad for p in task.module.parameters())
+    with torch.no_grad():
+        torch.testing.assert_close(task.forward((task.val_inputs[0][:4],), False),
+                                   backbone.model(normalize(task.val_inputs[0][:4], backbone.preprocess)))
