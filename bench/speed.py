@@ -86,6 +86,13 @@ def plan_rows(args) -> list[Row]:
         Row("txt-full", "engine", f"full fine-tune, {epochs(3, 1)}", "text", "full",
             tl + ["train", txt, "--unfreeze", "all", "--json"] + ep(3, 1), "txt-full", engine_t),
     ]
+    app = [py, str(BENCH / "app_run.py"), img]
+    rows += [
+        Row("app-head-1", "engine in the app", "head only, warm worker, cold caches (from Start)", "image", "head",
+            app + ep(None, 3), "app", engine_t),
+        Row("app-head-2", "engine in the app", "head only, warm worker, warm caches, lr 3e-3 (from Start)", "image",
+            "head", app + ["--lr", "3e-3"] + ep(None, 3), "app", engine_t),
+    ]
     tutorial = [py, str(BENCH / "tutorial_recipe.py"), img]
     for mode, label, family, quick_epochs in (("head", "head only", "head", 2), ("full", "full fine-tune", "full", 1),
                                               ("scratch", "from scratch", "scratch", 1)):
@@ -154,6 +161,9 @@ def run_process(cmd: list[str], env: dict, timeout_s: float) -> dict:
 def summarise(raw: dict) -> dict:
     """Accuracy and timing figures from a run's events."""
     events = raw["events"]
+    for e in events:  # app rows: the harness prints the run's events afterwards, timed from pressing Start
+        if "since_start_s" in e:
+            e["_arrival_s"] = e["since_start_s"]
     epochs = [e for e in events if e.get("event") == "epoch" and e.get("val_accuracy") is not None]
     out = {"wall_s": raw["wall_s"], "peak_rss_mb": raw["peak_rss_mb"], "rc": raw["rc"], "epochs_run": len(epochs),
            "curve": [(round(e["_arrival_s"], 2), round(e["val_accuracy"], 4)) for e in epochs]}
@@ -179,6 +189,10 @@ def summarise(raw: dict) -> dict:
     if epochs and "elapsed_s" in epochs[0]:
         out["before_train_s"] = epochs[0]["_arrival_s"] - epochs[0]["elapsed_s"]  # process start -> timer start
     out["phases"] = {e["phase"]: e["seconds"] for e in events if e.get("event") == "phase"}
+    app = next((e for e in events if e.get("event") == "app_run"), None)
+    if app:  # Start -> trained model is what a person waits for; the harness's own imports are not
+        out.update(harness_wall_s=raw["wall_s"], wall_s=app["start_to_model_s"], before_train_s=None,
+                   peak_rss_mb=app["worker_peak_rss_mb"] or raw["peak_rss_mb"])
     failed = next((e for e in events if e.get("event") == "failed"), None)
     if raw["timed_out"]:
         out["status"] = f"timed out after {raw['wall_s']:.0f} s"
@@ -255,6 +269,15 @@ def tutorial_ref(row: Row, refs: dict) -> dict | None:
     return refs["tut"]["head"]
 
 
+def tutorial_ratio(r: dict, tut: dict | None) -> str:
+    """time to 93 % ÷ the tutorial's; when the tutorial never got there, its whole run bounds the ratio."""
+    if not tut or r.get("time_to_93_s") is None:
+        return "—"
+    if tut.get("time_to_93_s"):
+        return ratio(r["time_to_93_s"], tut["time_to_93_s"])
+    return f"< {r['time_to_93_s'] / tut['wall_s']:.2f}×"
+
+
 def main_table(rows: list[Row]) -> str:
     refs = references(rows)
     head = ("| pipeline | mode | best val acc | time to 93 % (s) | time to best (s) | whole process (s) | samples/s "
@@ -274,7 +297,7 @@ def main_table(rows: list[Row]) -> str:
             f"| {row.pipeline} | {mode} | {pct(r.get('best_acc'))} | {fmt(r.get('time_to_93_s'))} | "
             f"{fmt(r.get('time_to_best_s'))} | {fmt(r.get('wall_s'))} | {fmt(r.get('samples_per_s'), '.0f')} | "
             f"{fmt(r.get('peak_rss_mb'), '.0f')} | "
-            f"{ratio(r.get('time_to_93_s'), tut.get('time_to_93_s') if tut else None)} | "
+            f"{tutorial_ratio(r, tut)} | "
             f"{ratio(r.get('wall_s'), floor.get('wall_s') if floor else None)} |")
     return "\n".join(lines)
 
@@ -288,8 +311,12 @@ def detail_table(rows: list[Row]) -> str:
             continue
         if r.get("phases"):
             what = ", ".join(f"{k} {v:.1f} s" for k, v in r["phases"].items())
+        elif r.get("path"):
+            what = f"{r['path']} on {r.get('device', '?')}"
+        elif row.pipeline.startswith("tutorial"):
+            what = "whole network every epoch, float32, batch 4, DataLoader with 2 workers"
         else:
-            what = f"{r.get('path', '—')} on {r.get('device', '—')}"
+            what = "—"
         curve = ", ".join(f"{t:.0f}: {a * 100:.1f}" for t, a in r["curve"][:12])
         if len(r["curve"]) > 12:
             curve += ", …"
@@ -364,17 +391,28 @@ def targets(rows: list[Row], micro: list[dict], startup: list[dict], quick: bool
             add("1. … whole process ≤ 1.2× the hand-tuned floor", f"{h1['wall_s']:.1f} s vs {floor['wall_s']:.1f} s "
                 f"= {r:.2f}× (second run: {h2['wall_s'] / floor['wall_s']:.2f}×)" if h2 else f"{r:.2f}×", r <= 1.2,
                 "first run, cold caches")
-        if h1.get("in_process_s") is not None:
+        a1, a2 = ok("app-head-1"), ok("app-head-2")
+        if a1:
+            warm = f"; warm caches {a2['wall_s']:.1f} s" if a2 else ""
+            add("1. … ≤ 4 s from Start to a trained model in the app, warm worker",
+                f"{a1['wall_s']:.1f} s with cold caches{warm}", a1["wall_s"] <= 4,
+                "measured through start_run + the standby worker, Start → status finished")
+        elif h1.get("in_process_s") is not None:
             warm = f"; second run {h2['in_process_s']:.1f} s" if h2 and h2.get("in_process_s") else ""
             add("1. … ≤ 4 s from Start to a trained model (imports done)", f"{h1['in_process_s']:.1f} s{warm}",
-                h1["in_process_s"] <= 4, "engine's own elapsed_s (train() to saved model), cold caches; "
-                "the app starts a new worker process per run, so imports are not actually done there")
-        if tut and tut.get("time_to_93_s") and h1.get("time_to_93_s"):
-            r = tut["time_to_93_s"] / h1["time_to_93_s"]
-            add("1. … ≥ 8× faster than the tutorial reaches 93 %", f"{h1['time_to_93_s']:.1f} s vs "
-                f"{tut['time_to_93_s']:.1f} s = {r:.1f}× faster", r >= 8)
+                h1["in_process_s"] <= 4, "engine's own elapsed_s (train() to saved model), cold caches")
+        t93 = h1.get("time_to_93_s")
+        if tut and t93 and tut.get("time_to_93_s"):
+            r = tut["time_to_93_s"] / t93
+            add("1. … ≥ 8× faster than the tutorial reaches 93 %", f"{t93:.1f} s vs {tut['time_to_93_s']:.1f} s = "
+                f"{r:.1f}× faster", r >= 8, "first run, whole process")
+        elif tut and t93:  # the tutorial never got there: its whole run is a lower bound on its time to 93 %
+            r = tut["wall_s"] / t93
+            add("1. … ≥ 8× faster than the tutorial reaches 93 %", f"{t93:.1f} s; the tutorial never reached 93 % "
+                f"in {tut['wall_s']:.0f} s (> {r:.1f}×)", True if r >= 8 else None, "first run, whole process")
         else:
-            add("1. … ≥ 8× faster than the tutorial reaches 93 %", "one of them never reached 93 %", None)
+            add("1. … ≥ 8× faster than the tutorial reaches 93 %", "the engine never reached 93 %" if tut
+                else "the tutorial did not run", False if tut else None)
     n2 = ok("img-n2-1")
     if n2:
         t95 = n2.get("time_to_95_s")
@@ -471,6 +509,11 @@ def contributions(rows: list[Row], micro: list[dict]) -> str:
         out.append(f"- **Length-sorted text batches**: {rnd['value']:.1f} s → {srt['value']:.1f} s per "
                    f"{'partial ' if srt.get('partial_epoch') else ''}epoch ({rnd['value'] / srt['value']:.2f}×); "
                    f"token slots {rnd['padded_tokens']:,} → {srt['padded_tokens']:,}.")
+    cli, app = res.get("img-head-1"), res.get("app-head-1")
+    if cli and app:
+        out.append(f"- **Warm standby worker** (head only, cold caches): {cli['wall_s']:.1f} s as a fresh `transferlab "
+                   f"train` process ({fmt(cli.get('before_train_s'))} s of it before training starts) vs "
+                   f"{app['wall_s']:.1f} s from Start in the app.")
     for name, a, b in (("images, head only", "img-head-1", "img-head-2"), ("text, head only", "txt-head-1", "txt-head-2")):
         if a in res and b in res:
             out.append(f"- **Frozen-feature cache, second run** ({name}): whole process {res[a]['wall_s']:.1f} s → "
@@ -531,6 +574,9 @@ Every pipeline starts from the same weights: EfficientNet-Lite0 and all-MiniLM-L
 - *time to 93 %*, *time to best*: seconds from starting the process to the arrival of the first epoch with
   validation accuracy ≥ 93 % (resp. of the best epoch); imports, decoding, feature extraction are all inside.
 - *whole process*: wall time of the process, start to exit. *peak RSS*: `ru_maxrss` from `os.wait4`.
+- *engine in the app* rows go through `start_run` with a standby worker that has already done its imports,
+  as the app does: every time there is counted from pressing Start, *whole process* is Start → model
+  saved, and peak RSS is the worker's `VmHWM`.
 - *samples/s*: engine: median training-loop rate from its progress events (training examples per second:
   cached features, cached prefix activations or images, by path); tutorial: training images per second
   of its train phase; floor: images (texts) per second of the one frozen forward pass.
@@ -582,7 +628,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="where to write the report")
     parser.add_argument("--json", type=Path, default=None, help="also write every raw figure here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary TRANSFERLAB_HOME folders")
+    parser.add_argument("--render", type=Path, default=None, help="rewrite the report from a --json file, run nothing")
     args = parser.parse_args()
+    if args.render:
+        return render(args)
 
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -626,7 +675,8 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     total = time.perf_counter() - started
-    text = report(args, rows, micro, startup, machine(), load_before, os.getloadavg()[0], total)
+    info, load_after = machine(), os.getloadavg()[0]
+    text = report(args, rows, micro, startup, info, load_before, load_after, total)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -634,7 +684,24 @@ def main() -> int:
         _log(f"written to {args.out}")
     if args.json:
         args.json.write_text(json.dumps({"rows": [{"id": r.id, "cmd": r.cmd, **r.result} for r in rows],
-                                         "micro": micro, "startup": startup}, indent=1, default=str))
+                                         "micro": micro, "startup": startup, "machine": info, "quick": args.quick,
+                                         "load": [load_before, load_after], "total_s": total},
+                                        indent=1, default=str))
+    return 0
+
+
+def render(args) -> int:
+    saved = json.loads(args.render.read_text())
+    args.quick = saved.get("quick", args.quick)
+    rows = plan_rows(args)
+    results = {r["id"]: r for r in saved["rows"]}
+    for row in rows:
+        row.result = results.get(row.id, {"status": "not run"})
+    text = report(args, rows, saved["micro"], saved["startup"], saved.get("machine") or machine(),
+                  *saved.get("load", [0.0, 0.0]), saved.get("total_s", 0.0))
+    print(text)
+    if args.out:
+        args.out.write_text(text)
     return 0
 
 

@@ -1,4 +1,5 @@
 """Step 3: add examples for each class, then check them (counts, thumbnails, warnings, skipped files)."""
+import shutil
 import time
 
 import pandas as pd
@@ -73,8 +74,6 @@ def rename(uid: str) -> None:
 
 def remove_class(uid: str) -> None:
     cls = next(c for c in project["classes"] if c["uid"] == uid)
-    import shutil
-
     shutil.rmtree(projects.class_folder(project, cls["name"]), ignore_errors=True)
     project.get("typed", {}).pop(cls["name"], None)
     project["classes"] = [c for c in project["classes"] if c["uid"] != uid]
@@ -89,8 +88,10 @@ def class_header(cls: dict, index: int) -> None:
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.text_input(f"Name of class {index}", key=key, on_change=rename, args=(cls["uid"],), max_chars=80,
                     help="The label the model will learn, e.g. 'ants'. You can change it at any time.")
-    right.button("Remove class", key=f"remove_{cls['uid']}", on_click=remove_class, args=(cls["uid"],),
-                 icon=":material/delete:", width="stretch")
+    with right.popover("Remove class", icon=":material/delete:", width="stretch"):
+        st.write("Remove this class and everything added to it?")
+        st.button("Yes, remove it", key=f"remove_{cls['uid']}", on_click=remove_class, args=(cls["uid"],),
+                  type="primary")
 
 
 def photo_class(cls: dict, index: int) -> None:
@@ -107,7 +108,8 @@ def photo_class(cls: dict, index: int) -> None:
         if st.toggle("Take photos with the webcam", key=f"cam_on_{cls['uid']}"):
             key = f"cam_{uid}_{inbox}"
             st.camera_input(f"Webcam photo for {esc(cls['name'])}", key=key, on_change=take_uploads,
-                            args=(cls["uid"], key))
+                            args=(cls["uid"], key), width=480,
+                            help="Each photo you take is added to this class right away.")
         if files:
             info, clear = st.columns([4, 1], vertical_alignment="center")
             usable = report.counts.get(cls["name"], 0) if report else len(files)
@@ -189,17 +191,13 @@ def classes_editor(draw) -> None:
         frame.error(problem)
     for index, cls in enumerate(project["classes"], start=1):
         draw(cls, index)
-    if st.button("Add a class", icon=":material/add:", key="add_class"):
-        projects.add_class(project)
-        st.rerun()
+    st.button("Add a class", icon=":material/add:", key="add_class", on_click=projects.add_class, args=(project,))
 
 
 # ---------------------------------------------------------------- a zip of class folders
 
 def take_zip() -> None:
     """Callback of the zip uploader: unpack it safely into the project, or keep the sentence saying why not."""
-    import shutil
-
     from tl_core.data import load_image_zip
 
     upload = st.session_state.get("zip_up")
@@ -232,8 +230,6 @@ def zip_source() -> None:
 
 def take_table() -> None:
     """Callback of the table uploader: keep the file in the project; the columns are chosen afresh."""
-    import shutil
-
     from tl_core.data.names import safe_component
 
     upload = st.session_state.get("table_up")

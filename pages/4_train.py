@@ -15,7 +15,7 @@ st.title("Train your model")
 
 # ---------------------------------------------------------------- settings
 
-def describe_choice(n: int, total_blocks: int, scratch: bool, plan) -> str:
+def describe_choice(n: int, total_blocks: int, scratch: bool) -> str:
     if scratch:
         return ("**From scratch:** the network forgets what it learned before and starts from random numbers; "
                 "every parameter trains. With a small dataset this usually does much worse than transfer "
@@ -83,7 +83,7 @@ def settings(project: dict):
             frame.error(message)
             return None
         st.markdown(f"### {plan.describe().replace('(0%)', '(less than 1%)')}")
-        st.markdown(describe_choice(n, total_blocks, scratch, plan))
+        st.markdown(describe_choice(n, total_blocks, scratch))
         smallest = min((sum(1 for e in data.examples if e.label == c) for c in data.classes), default=0)
         if (n > 0 or scratch) and smallest < 50:
             st.caption(f"Your smallest class has {smallest} examples. With fewer than about 50 per class, only the "
@@ -141,6 +141,13 @@ def settings(project: dict):
         name = y.text_input("Name this run (optional)", key="run_name", max_chars=80, persist_state="session",
                             placeholder="e.g. head only, 20 epochs")
 
+    report, message = engine.report(data, val_percent / 100, int(seed))
+    problems = [message] if message else list(report.errors)
+    if problems:  # the same check training makes first: refuse here, with the reasons, instead of failing there
+        for problem in problems:
+            frame.error(problem)
+        frame.link("data", "Fix it on step 3: Add your data")
+        return None
     info = engine.model_info(project["model"], kind)
     if not info.available:
         frame.warning(f"{info.title} {info.availability}; without internet this run will stop with an explanation.")
@@ -225,8 +232,9 @@ def panel(run_id: str, was_live: bool) -> None:
         st.progress(1.0, text="100% · done")
     for note in (e for e in events if e["event"] == "note"):
         st.info(esc(note.get("text", "")), icon=":material/info:")
-    st.caption(f"Epochs finished: {len(epochs_done)}" + (f" of {started['epochs']}" if started else ""))
-    st.plotly_chart(charts.curves(events, run_id), key=f"curves_{run_id}", config=charts.CONFIG)
+    if live or progress or epochs_done:
+        st.caption(f"Epochs finished: {len(epochs_done)}" + (f" of {started['epochs']}" if started else ""))
+        st.plotly_chart(charts.curves(events, run_id), key=f"curves_{run_id}", config=charts.CONFIG)
 
     if live:
         if stopped_at:
@@ -288,7 +296,6 @@ if project:
 run_id = st.query_params.get("run")
 current = engine.get_run(run_id)
 if current is not None:
-    config = engine.run_config(current)
     st.header("Training")
     st.caption(f"{esc(engine.run_label(current))}. You can leave this page or reload it: training goes on, "
                "and this page reconnects.")

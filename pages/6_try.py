@@ -44,7 +44,7 @@ if model.kind == "image":
                                   key="try_source", format_func={"upload": "Upload a picture",
                                                                  "webcam": "Take one with the webcam"}.get)
     if source == "webcam":
-        picture = st.camera_input("Point the webcam at something", key="try_camera")
+        picture = st.camera_input("Point the webcam at something", key="try_camera", width=520)
     else:
         picture = st.file_uploader("A picture the model has not seen", key="try_upload",
                                    type=["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"], help=LIMIT)

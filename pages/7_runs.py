@@ -45,7 +45,7 @@ for run in runs:
         "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.get("created", 0))),
         "name": config.name,
         "status": STATES.get(status.get("state"), status.get("state", "?")),
-        "accuracy": metrics.get("accuracy"),
+        "accuracy": 100 * metrics["accuracy"] if "accuracy" in metrics else None,
         "model": info.title,
         "fine-tuned": engine.what_trained(config),
         "epochs": config.epochs or "auto",
@@ -60,8 +60,8 @@ table = pd.DataFrame(rows)
 if not table["name"].astype(bool).any():
     table = table.drop(columns="name")
 st.dataframe(table, hide_index=True, key="runs_table",
-             column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="percent",
-                                                                      min_value=0, max_value=1)})
+             column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="%.0f%%",
+                                                                      min_value=0, max_value=100)})
 
 st.subheader("Compare runs")
 with_curves = [r["run"] for r in rows if any(e["event"] == "epoch" for e in by_id[r["run"]].events())]

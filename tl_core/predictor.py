@@ -53,7 +53,7 @@ class Predictor:
         geometry = eval_geometry(self.trained.preprocess)
         draft = int(max(self.trained.preprocess["input_size"][1:]) / self.trained.preprocess.get("crop_pct", 1.0))
         images = [x.convert("RGB") if isinstance(x, Image.Image) else read_image(x, draft_size=draft) for x in inputs]
-        return torch.stack([torch.from_numpy(np.asarray(geometry(im), dtype=np.uint8)).permute(2, 0, 1)
+        return torch.stack([torch.from_numpy(np.array(geometry(im), dtype=np.uint8)).permute(2, 0, 1)
                             for im in images])
 
     def predict(self, inputs: list, top_k: int = 3) -> list[list[tuple[str, float]]]:

@@ -141,7 +141,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
         """Frozen pretrained features of the training views and of val, cached across runs."""
         train_views = views(train_images, config.augment, config.seed)
         key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "features")
-        feats = _cached(key, lambda: run_frozen(_Features(backbone), torch.cat([train_views, val_images]), runtime,
+        feats = cached_tensor(key, lambda: run_frozen(FeatureExtractor(backbone), torch.cat([train_views, val_images]), runtime,
                                                key=digest(model_key, "features"), prepare=prepare))
         return feats[:len(train_views)], feats[len(train_views):]
 
@@ -164,7 +164,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
         suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), model)
         all_views = torch.cat([views(train_images, config.augment, config.seed), val_images])
         key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "prefix", first)
-        acts = _cached(key, lambda: run_frozen(prefix, all_views, runtime, key=digest(model_key, "prefix", first),
+        acts = cached_tensor(key, lambda: run_frozen(prefix, all_views, runtime, key=digest(model_key, "prefix", first),
                                                prepare=prepare))
         return Task(module=suffix, forward=lambda x, training: suffix(x[0]),
                     train_inputs=(acts[:len(train_labels)],), train_labels=train_labels,
@@ -182,7 +182,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
                 path="full network", **common)
 
 
-class _Features(nn.Module):
+class FeatureExtractor(nn.Module):
     """The backbone up to the head's input, as one module an exporter can trace."""
 
     def __init__(self, backbone: Backbone):
@@ -230,7 +230,7 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
 
     def pooled_features() -> torch.Tensor:
         key = digest(digest(texts), backbone.name, backbone.arch, backbone.preprocess, "text-features")
-        return _cached(key, lambda: _text_features(model, tokens, lengths, runtime))
+        return cached_tensor(key, lambda: text_features(model, tokens, lengths, runtime))
 
     if plan.head_only:
         feats = pooled_features()
@@ -249,7 +249,7 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
 
 
 @torch.no_grad()
-def _text_features(model, tokens, lengths: torch.Tensor, runtime: Runtime, batch_size: int = 64) -> torch.Tensor:
+def text_features(model, tokens, lengths: torch.Tensor, runtime: Runtime, batch_size: int = 64) -> torch.Tensor:
     model.eval().to(runtime.device)
     order = lengths.argsort()
     out = torch.empty(len(order), model.classifier.in_features)
@@ -277,7 +277,7 @@ def linear_probe(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor, wei
     optimizer.step(closure)
 
 
-def _cached(key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+def cached_tensor(key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Frozen outputs on disk, so a second run on the same data (another N, another lr) skips the forward."""
     path = cache_dir("frozen") / f"{key}.safetensors"
     if path.exists():

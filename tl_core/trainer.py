@@ -62,7 +62,7 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
         backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
         plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
         task = build_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event)
-        return _Loop(config, task, runtime, on_event, should_stop, run_dir, started).run()
+        return TrainingLoop(config, task, runtime, on_event, should_stop, run_dir, started).run()
     except torch.OutOfMemoryError:
         if config.batch_size <= 1:
             reason = "The model does not fit in the GPU's memory even one example at a time. Pick a smaller model."
@@ -125,7 +125,7 @@ def check_settings(config: RunConfig) -> None:
         raise DataError("The validation share must be between 0.05 and 0.9 (e.g. 0.2 for 20 %).")
 
 
-class _Loop:
+class TrainingLoop:
     def __init__(self, config: RunConfig, task: Task, runtime, on_event, should_stop, run_dir, started: float):
         self.config, self.task, self.runtime = config, task, runtime
         self.emit, self.should_stop, self.run_dir, self.started = on_event, should_stop, run_dir, started

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 from .frame import plot_text
 
 BLUE, ORANGE, GREEN, GREY = "#2563eb", "#f97316", "#16a34a", "#9ca3af"
+PALETTE = ["#2563eb", "#f97316", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#ca8a04", "#db2777"]
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
@@ -49,7 +50,8 @@ def curves(events: list[dict], revision: str) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss: lower is better", "Validation accuracy: higher is better"))
     if per_epoch and progress:
         fig.add_scatter(x=[e["step"] / per_epoch for e in progress], y=[e["loss"] for e in progress],
-                        name="training loss (live)", mode="lines", line=dict(color=BLUE, width=1), opacity=0.45,
+                        name="training loss (live)", mode="lines" if len(progress) > 1 else "markers",
+                        line=dict(color=BLUE, width=1), opacity=0.45,
                         row=1, col=1)
     x = [e["epoch"] for e in finished_epochs]
     fig.add_scatter(x=x, y=[e["train_loss"] for e in finished_epochs], name="training loss (per epoch)",
@@ -59,7 +61,8 @@ def curves(events: list[dict], revision: str) -> go.Figure:
     fig.add_scatter(x=x, y=[100 * e["val_accuracy"] for e in finished_epochs], name="validation accuracy",
                     mode="lines+markers", line=dict(color=GREEN), row=1, col=2)
     span = [0, max(epochs, 1) + 0.2] if epochs else None
-    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=span)
+    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=span,
+                     dtick=1 if epochs and epochs <= 20 else None)
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="% correct", range=[0, 102], row=1, col=2)
     return _layout(fig, 360, revision)
@@ -68,9 +71,12 @@ def curves(events: list[dict], revision: str) -> go.Figure:
 def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:
     """Validation accuracy of several runs, one line each."""
     fig = go.Figure()
-    for name, points in series.items():
+    for index, (name, points) in enumerate(series.items()):
         fig.add_scatter(x=[p[0] for p in points], y=[100 * p[1] for p in points], name=plot_text(name),
-                        mode="lines+markers")
+                        mode="lines+markers", line=dict(color=PALETTE[index % len(PALETTE)]))
+    longest = max((len(points) for points in series.values()), default=0)
+    if longest <= 20:
+        fig.update_xaxes(tick0=1, dtick=1)
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch", yaxis_title="% correct",
                       yaxis_range=[0, 102])
     return _layout(fig, 380)

@@ -167,7 +167,9 @@ def data_summary(project: dict) -> str:
         counts = [sum(1 for p in class_folder(project, c["name"]).glob("*") if p.is_file())
                   for c in project["classes"] if c["name"].strip()]
         total = sum(counts)
-        return f"{total} photos in {sum(1 for n in counts if n)} classes" if total else "no photos yet"
+        classes = sum(1 for n in counts if n)
+        return f"{total} {'photo' if total == 1 else 'photos'} in {classes} {'class' if classes == 1 else 'classes'}" \
+            if total else "no photos yet"
     if source == "zip":
         return f"zip file {project.get('zip_name')}" if project.get("zip_name") else "no zip file yet"
     if source == "table":

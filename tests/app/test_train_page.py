@@ -171,3 +171,17 @@ def test_start_failure_is_a_sentence(ready, monkeypatch):
     at.button(key="start_training").click().run()
     assert not at.exception
     assert any("The folder of photos has gone" in e.value for e in at.error)
+
+
+def test_start_is_refused_while_the_data_has_problems(app, home):
+    from apphelpers import HYMENOPTERA
+
+    project = make_project(home)
+    add_photos(home, project, per_class=6)
+    lonely = home / "projects" / project["id"] / "photos" / "wasps"
+    lonely.mkdir()
+    (lonely / "one.jpg").symlink_to(sorted((HYMENOPTERA / "train" / "bees").glob("*.jpg"))[-1])
+    at = open_page(app, "train", project=project["id"])
+    assert not at.exception
+    assert "Class 'wasps' has only 1 example" in texts(at)
+    assert "start_training" not in [b.key for b in at.button]

@@ -36,7 +36,7 @@ def test_disk_full_at_checkpoint_time_keeps_the_previous_model(image_subset, war
 
 
 def test_gpu_out_of_memory_retries_with_a_smaller_batch(image_subset, warm_workspace, monkeypatch):
-    real_run = train_module._Loop.run
+    real_run = train_module.TrainingLoop.run
     batch_sizes = []
 
     def run_once_out_of_memory(loop):
@@ -45,7 +45,7 @@ def test_gpu_out_of_memory_retries_with_a_smaller_batch(image_subset, warm_works
             raise torch.OutOfMemoryError("CUDA out of memory")
         return real_run(loop)
 
-    monkeypatch.setattr(train_module._Loop, "run", run_once_out_of_memory)
+    monkeypatch.setattr(train_module.TrainingLoop, "run", run_once_out_of_memory)
     seen = []
     result = train(RunConfig(data=str(image_subset), epochs=1, batch_size=16), on_event=seen.append)
     assert batch_sizes == [16, 8]

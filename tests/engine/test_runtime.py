@@ -8,14 +8,14 @@ from tl_core import runtime as runtime_module
 from tl_core.device import Runtime
 from tl_core.inputs import normalize
 from tl_core.runtime import run_frozen
-from tl_core.tasks import _Features
+from tl_core.tasks import FeatureExtractor
 
 FLOAT32_CPU = Runtime(torch.device("cpu"), None)
 
 
 @pytest.fixture
 def features_of(lite0_imagenet):
-    module = _Features(lite0_imagenet)
+    module = FeatureExtractor(lite0_imagenet)
     return lambda images, key: run_frozen(module, images, FLOAT32_CPU, key=key,
                                           prepare=lambda x: normalize(x, lite0_imagenet.preprocess))
 

@@ -15,6 +15,18 @@ YELP_LINES = 300  # enough for a head to learn sentiment (about 85% on the held-
 
 
 @pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The test machine's two cores are shared: one thread each leaves room for others and, under load,
+    was also faster here (small batches lose more to thread contention than they gain)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def transferlab_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("transferlab-home")
     saved = {k: os.environ.get(k) for k in ("TRANSFERLAB_HOME", "HF_HUB_OFFLINE")}

@@ -11,7 +11,8 @@ from tl_core.explain._experiment import EXPERIMENT_EPOCHS, _duration
 def epochs(*points, started_unfreeze=None, ended=True) -> list[dict]:
     """Synthetic events: (val_accuracy, elapsed_s) per epoch, as a run's events.jsonl holds them."""
     evs = [{"event": "started", "unfreeze": started_unfreeze}]
-    evs += [{"event": "epoch", "epoch": i + 1, "val_accuracy": acc, "elapsed_s": t} for i, (acc, t) in enumerate(points)]
+    evs += [{"event": "epoch", "epoch": i + 1, "val_accuracy": acc, "elapsed_s": t}
+            for i, (acc, t) in enumerate(points)]
     if ended:
         evs.append({"event": "finished", "best_val_accuracy": max(a for a, _ in points) if points else None})
     return evs
@@ -26,7 +27,8 @@ def test_three_arms_share_everything_but_the_start():
     assert (blocks.from_scratch, blocks.unfreeze) == (False, 2)
     for config, arm in zip((scratch, head, blocks), ("scratch", "head", "blocks")):
         assert config.extra == {"owner": "ana", "experiment": "exp-1", "arm": arm}
-        assert (config.data, config.model, config.seed, config.augment, config.lr) == ("photos/", "resnet18", 3, "strong", 0.0)
+        shared = (config.data, config.model, config.seed, config.augment, config.lr)
+        assert shared == ("photos/", "resnet18", 3, "strong", 0.0)
         assert config.epochs == EXPERIMENT_EPOCHS                        # one budget, since the base said "automatic"
     assert [c.name for c in (scratch, head, blocks)] == [
         "Bugs · From scratch", "Bugs · Pretrained, head only", "Bugs · Pretrained, last 2 blocks"]

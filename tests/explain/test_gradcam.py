@@ -54,6 +54,18 @@ def test_file_input_and_class_by_name(imagenet_lite0, hymenoptera):
         gradcam(imagenet_lite0, photo, 1000)
 
 
+def test_a_trained_model_speaks_in_its_class_names(imagenet_lite0, hymenoptera):
+    """A loaded model (as from a run folder) is wrapped by the engine's own wrap_timm, with its classes."""
+    from tl_core.checkpoint import Trained
+
+    names = [f"c{i}" for i in range(1000)]
+    trained = Trained("image", "efficientnet_lite0", imagenet_lite0.model, names, imagenet_lite0.preprocess)
+    photo = hymenoptera / BEE_PHOTOS[0]
+    explained = explain_image(trained, photo, true_class="c309")
+    assert explained.true == "c309" and explained.predicted in names
+    np.testing.assert_allclose(explained.maps["true"], gradcam(imagenet_lite0, photo, BEE).heatmap, atol=1e-5)
+
+
 def test_explain_image_maps_predicted_and_true_class(imagenet_lite0, hymenoptera):
     canvas = bee_on_grey(imagenet_lite0, hymenoptera / BEE_PHOTOS[0], (0, 0))
     explained = explain_image(imagenet_lite0, canvas, true_class=BEE)

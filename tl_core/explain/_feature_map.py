@@ -106,24 +106,24 @@ def nearest_centre_accuracy(points: torch.Tensor, labels: torch.Tensor) -> float
 
 def _features(s: Subject, inputs) -> torch.Tensor:
     """Pooled features through the engine's own frozen-forward paths."""
-    from ..tasks import _Features, _text_features
+    from ..tasks import FeatureExtractor, text_features
     from ..runtime import run_frozen
 
     runtime = pick_runtime("auto")
     b = s.backbone
     if s.kind == "text":
         tokens = tokenize([str(t) for t in inputs], b.tokenizer, b.preprocess["max_length"])
-        return _text_features(b.model, tokens, tokens.mask.sum(1), runtime)
+        return text_features(b.model, tokens, tokens.mask.sum(1), runtime)
     images = s.image_batch(inputs)
-    return run_frozen(_Features(b), images, runtime, key=None, prepare=lambda x: normalize(x, b.preprocess))
+    return run_frozen(FeatureExtractor(b), images, runtime, key=None, prepare=lambda x: normalize(x, b.preprocess))
 
 
 def _cached_features(s: Subject, inputs, cache_key: str | None) -> torch.Tensor:
     if cache_key is None:
         return _features(s, inputs).float()
-    from ..tasks import _cached
+    from ..tasks import cached_tensor
 
-    return _cached(digest(cache_key, "explain-features"), lambda: _features(s, inputs)).float()
+    return cached_tensor(digest(cache_key, "explain-features"), lambda: _features(s, inputs)).float()
 
 
 def _project(feats: torch.Tensor, method: str) -> tuple[torch.Tensor, list[float] | None]:
@@ -160,9 +160,11 @@ def _summary(verdict: str, separability: float, chance: float) -> str:
 
 
 def _validation(config: RunConfig):
-    from ..data import load_dataset, split
+    """The run's examples and validation indices, read as training reads them (a zip from its unpacked copy)."""
+    from ..data import split
+    from ..trainer import open_data
 
-    dataset = load_dataset(config.data, text_column=config.text_column, label_column=config.label_column)
+    dataset = open_data(config)
     _, val_idx = split(dataset, config.val_split, config.seed)
     return dataset, val_idx
 

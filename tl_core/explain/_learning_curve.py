@@ -25,11 +25,12 @@ from torch import nn
 
 from .. import events
 from ..config import ALL, RunConfig
-from ..data import DataError, load_dataset, make_report, split
+from ..data import DataError, make_report, split
 from ..device import pick_runtime
 from ..freeze import apply_plan
 from ..models import load_model
 from ..tasks import build_task, linear_probe
+from ..trainer import open_data
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 SEEDS = (0, 1, 2)
@@ -49,7 +50,7 @@ def learning_curve(data_path: str | Path, fractions: tuple[float, ...] = FRACTIO
         raise ValueError("Each fraction must be above 0 and at most 1, e.g. (0.1, 0.25, 0.5, 1.0).")
     config = RunConfig(data=str(data_path), model=model, augment="none", val_split=val_split, seed=split_seed,
                        device=device)
-    dataset = load_dataset(config.data)
+    dataset = open_data(config)                                                     # as training reads it
     report = make_report(dataset, val_split, split_seed)
     if not report.ok:
         raise DataError(" ".join(report.errors))
@@ -143,7 +144,7 @@ def _kept_train(dataset, train_idx: list[int], backbone) -> list[int]:
 def _scratch_point(config: RunConfig, dataset, train_idx: list[int], val_idx: list[int], runtime, seed: int,
                    epochs: int, seconds: float) -> float:
     """Best validation accuracy of a from-scratch run on these examples, through the engine's own loop."""
-    from ..trainer import _Loop
+    from ..trainer import TrainingLoop
 
     scratch = dataclasses.replace(config, from_scratch=True, unfreeze=ALL, epochs=epochs, augment="light", seed=seed)
     torch.manual_seed(seed)
@@ -151,6 +152,6 @@ def _scratch_point(config: RunConfig, dataset, train_idx: list[int], val_idx: li
     plan = apply_plan(backbone, ALL, from_scratch=True)
     task = build_task(scratch, dataset, train_idx, val_idx, backbone, plan, runtime, events.ignore)
     started = time.time()
-    result = _Loop(scratch, task, runtime, events.ignore, lambda: time.time() - started > seconds, None,
+    result = TrainingLoop(scratch, task, runtime, events.ignore, lambda: time.time() - started > seconds, None,
                    started).run()
     return result.best_val_accuracy

@@ -65,7 +65,8 @@ def subject(source: Source) -> Subject:
         return Subject(source, classes)
     if isinstance(source, Trained):
         return Subject(_wrap(source), list(source.classes))
-    raise TypeError(f"Expected a Predictor, a trained model, a Backbone or a run/export path, not {type(source).__name__}.")
+    raise TypeError("Expected a Predictor, a trained model, a Backbone or a run/export path, "
+                    f"not {type(source).__name__}.")
 
 
 _RECENT: "OrderedDict[int, Backbone]" = OrderedDict()  # the last few wraps: wrapping runs a check forward

@@ -27,11 +27,12 @@ def load_image_model(info: ModelInfo | None, name: str, num_classes: int | None,
 def wrap_timm(model: nn.Module, name: str) -> Backbone:
     model.eval()
     blocks = _blocks(model)
+    preprocess = timm.data.resolve_model_data_config(model)
     return Backbone(
         kind="image", name=name, arch=model.pretrained_cfg.get("architecture", type(model).__name__), model=model,
         blocks=blocks, head=model.get_classifier(),
         features=lambda x: model.forward_head(model.forward_features(x), pre_logits=True),
-        preprocess=timm.data.resolve_model_data_config(model), stages=_stages(model, blocks),
+        preprocess=preprocess, stages=_stages(model, blocks, preprocess["input_size"]),
     )
 
 
@@ -122,7 +123,7 @@ def _common_detail(names: list[str]) -> str:
     return ", ".join(tops)
 
 
-def _stages(model: nn.Module, blocks: list[Block]) -> list[tuple[int, nn.Module]] | None:
+def _stages(model: nn.Module, blocks: list[Block], input_size: tuple) -> list[tuple[int, nn.Module]] | None:
     """Modules whose chain reproduces `forward_features`, each tagged with its block.
 
     This lets training run the frozen prefix once and cache its output. It is checked numerically,
@@ -149,8 +150,7 @@ def _stages(model: nn.Module, blocks: list[Block]) -> list[tuple[int, nn.Module]
     walk(model, "")
     while units and not any(True for _ in units[-1][1].parameters()):
         units.pop()  # trailing pooling belongs to forward_head
-    size = model.pretrained_cfg.get("input_size", (3, 224, 224))
-    x = torch.randn(2, *size)
+    x = torch.randn(2, *input_size)
     with torch.no_grad():
         expected = model.forward_features(x)
         got = x

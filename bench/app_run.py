@@ -1,0 +1,100 @@
+"""What the app does when a person presses Start: hand the run to the warm standby worker and wait for the model.
+
+    .venv/bin/python bench/app_run.py DATA [--lr LR] [--unfreeze N] [--epochs N]
+
+Uses TRANSFERLAB_HOME as the app would. Waits (untimed) until a standby worker has paid for its
+imports, then times `start_run` → the run's status saying finished, polling the run folder every
+20 ms as a page would. Prints the run's events re-timed from Start ("since_start_s"), then a
+"finished" line with start_to_model_s and the worker's peak RSS (VmHWM, read while it lives).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from tl_core.config import RunConfig
+from tl_core.runs import start_run
+from tl_core.standby import ensure_standby, pid_alive, standby_dir
+from tl_core.workspace import read_json
+
+READY_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 1200
+ENDED = ("finished", "failed", "cancelled", "interrupted")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data")
+    parser.add_argument("--unfreeze", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=0.0)
+    parser.add_argument("--epochs", type=int, default=0)
+    args = parser.parse_args()
+
+    ensure_standby()
+    waited = time.time()
+    while not any(pid_alive(int(p.stem)) for p in standby_dir().glob("*.ready")):
+        if time.time() - waited > READY_TIMEOUT_S:
+            _emit(event="failed", reason="no standby worker became ready")
+            return 1
+        time.sleep(0.05)
+    _emit(event="note", text=f"standby worker ready after {time.time() - waited:.1f} s")
+
+    start = time.time()
+    run = start_run(RunConfig(data=args.data, unfreeze=args.unfreeze, lr=args.lr, epochs=args.epochs))
+    peak_kb, state = 0, None
+    while time.time() - start < RUN_TIMEOUT_S:
+        status = read_json(run.dir / "status.json", {}) or {}
+        peak_kb = max(peak_kb, _vm_hwm_kb(status.get("pid")))
+        state = status.get("state")
+        if state in ENDED:
+            break
+        time.sleep(0.02)
+    start_to_model = time.time() - start
+    for event in run.events():
+        _emit(**event, since_start_s=event["time"] - start)
+    _emit(event="app_run", state=state, start_to_model_s=start_to_model, worker_peak_rss_mb=peak_kb / 1024)
+    _stop_my_standbys()
+    return 0 if state == "finished" else 1
+
+
+def _stop_my_standbys() -> None:
+    """start_run leaves a fresh standby waiting for the next run; the bench has none, so end ours (by pid)."""
+    folder = standby_dir()
+    for marker in folder.glob("*.*"):
+        if marker.stem.isdigit() and _parent_of(int(marker.stem)) == os.getpid():
+            try:
+                os.kill(int(marker.stem), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _vm_hwm_kb(pid) -> int:
+    if not pid:
+        return 0
+    try:
+        line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM"))
+        return int(line.split()[1])
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _emit(**fields) -> None:
+    print(json.dumps(fields, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
