@@ -1,6 +1,6 @@
 """The training events, named once. Each is a plain dict so it can go straight to JSON lines.
 
-Order for a run: started, then per step `progress` and per epoch `epoch`, then exactly one of
+Order for a run: any number of `preparing` (and `note`), then started, then per step `progress` and per epoch `epoch`, then exactly one of
 finished / failed / cancelled.
 """
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+PREPARING = "preparing"    # text, done, total: reading pictures, or the frozen network running once over them
 STARTED = "started"        # the plan: device, precision, trainable/total params, steps, examples
 PROGRESS = "progress"      # step, steps, epoch, loss, samples_per_s, eta_s
 EPOCH = "epoch"            # epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s

@@ -48,12 +48,13 @@ def export_onnx(folder: Path) -> Path:
     """model.onnx takes normalised float images (N, 3, H, W) and returns logits, as README.md explains."""
     import torch
 
+    from .runtime import export_onnx
+
     trained = load_trained(folder)
-    size = trained.preprocess["input_size"]
     path = folder / "model.onnx"
-    torch.onnx.export(trained.model, (torch.randn(1, *size),), str(path), dynamo=False, input_names=["image"],
-                      output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-                      opset_version=17)
+    if not export_onnx(trained.model, torch.randn(1, *trained.preprocess["input_size"]), path, ("image", "logits")):
+        raise ValueError(f"{trained.arch} cannot be exported to ONNX; export without ONNX (the safetensors "
+                         "weights are complete).")
     return path
 
 

@@ -23,7 +23,8 @@ class Plan:
 
     def describe(self) -> str:
         share = self.trainable / self.total if self.total else 0
-        return f"trainable: {_millions(self.trainable)} of {_millions(self.total)} parameters ({share:.0%})"
+        percent = "less than 1%" if 0 < share < 0.01 else f"{share:.0%}"
+        return f"trainable: {_millions(self.trainable)} of {_millions(self.total)} parameters ({percent})"
 
 
 def resolve_unfreeze(unfreeze: int, num_blocks: int) -> int:

@@ -21,10 +21,12 @@ Prepare = Callable[[torch.Tensor], torch.Tensor]
 
 
 def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: str | None,
-               prepare: Prepare = lambda x: x, batch_size: int = 64) -> torch.Tensor:
+               prepare: Prepare = lambda x: x, batch_size: int = 64,
+               on_batch: Callable[[int, int], None] = lambda done, total: None) -> torch.Tensor:
     """`module(prepare(batch))` over `inputs` in batches, float32 out on the CPU.
 
     `key` names the module's weights and split point for the ONNX cache; None = torch only.
+    `on_batch(done, total)` reports progress: this pass is most of a head-only run's time.
     """
     module.eval()
     forward = None
@@ -32,7 +34,10 @@ def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: s
         forward = _onnx_forward(module, prepare(inputs[:1]), key)
     if forward is None:
         forward = _torch_forward(module, runtime)
-    outs = [forward(prepare(inputs[i:i + batch_size].to(runtime.device))) for i in range(0, len(inputs), batch_size)]
+    outs = []
+    for start in range(0, len(inputs), batch_size):
+        outs.append(forward(prepare(inputs[start:start + batch_size].to(runtime.device))))
+        on_batch(min(start + batch_size, len(inputs)), len(inputs))
     return torch.cat(outs)
 
 
@@ -52,7 +57,7 @@ def _onnx_forward(module: nn.Module, sample: torch.Tensor, key: str):
     except ImportError:
         return None
     path = cache_dir("onnx") / f"{key}.onnx"
-    if not path.exists() and not _export(module.cpu(), sample.cpu(), path):
+    if not path.exists() and not export_onnx(module.cpu(), sample.cpu(), path):
         return None
     options = ort.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
@@ -64,13 +69,18 @@ def _onnx_forward(module: nn.Module, sample: torch.Tensor, key: str):
     return forward
 
 
-def _export(module: nn.Module, sample: torch.Tensor, path: Path) -> bool:
+def export_onnx(module: nn.Module, sample: torch.Tensor, path: Path, names: tuple[str, str] = ("x", "y")) -> bool:
+    """Export with a dynamic batch size; False when the exporter cannot trace the architecture.
+
+    The TorchScript-based exporter (dynamo=False) takes 0.3 s for EfficientNet-Lite0 here, several
+    times less than the dynamo one, and handles every model in the catalogue.
+    """
     tmp = path.with_suffix(".tmp")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module, (sample.float(),), str(tmp), dynamo=False, input_names=["x"], output_names=["y"],
-                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17)
+            torch.onnx.export(module, (sample.float(),), str(tmp), dynamo=False, input_names=[names[0]],
+                              output_names=[names[1]], dynamic_axes={n: {0: "batch"} for n in names}, opset_version=17)
     except Exception:  # an architecture the exporter cannot trace still trains, through torch
         tmp.unlink(missing_ok=True)
         return False

@@ -68,6 +68,7 @@ class Task:
         return len(self.train_labels)
 
     def describe(self) -> dict:
+        """For the `started` event; `info` may say how many distinct examples the training views came from."""
         return {"trainable_params": self.plan.trainable, "total_params": self.plan.total,
                 "unfreeze": self.plan.unfreeze, "from_scratch": self.plan.from_scratch, "path": self.path,
                 "train_examples": self.train_size, "val_examples": len(self.val_labels), "classes": self.classes,
@@ -121,6 +122,8 @@ def build_task(config: RunConfig, dataset: Dataset, train_idx: list[int], val_id
 
 def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event, settings) -> Task:
     data_config = backbone.preprocess
+    on_event(events.make(events.PREPARING, text=f"Reading {len(dataset.examples)} pictures", done=0,
+                         total=len(dataset.examples)))
     decoded = decode_images(dataset.examples, data_config)
     if decoded.failed:
         left_out = "; ".join(f"{dataset.examples[i].name} ({why})" for i, why in list(decoded.failed.items())[:10])
@@ -130,9 +133,12 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
     val_idx = [i for i in val_idx if i not in decoded.failed]
     labels = torch.tensor([dataset.classes.index(e.label) for e in dataset.examples])
     train_images, val_images = decoded.images[train_idx], decoded.images[val_idx]
+    n_views = len(views(train_images[:1], config.augment, config.seed))
     common = dict(val_labels=labels[val_idx], val_names=[dataset.examples[i].name for i in val_idx],
                   head=backbone.head, **settings)
+    cached_views = {"train_examples": len(train_idx), "views_per_example": n_views}
     prepare = lambda x: normalize(x, data_config)  # noqa: E731
+    progress = _reporter(on_event, "The pretrained network looks at every picture once")
     model = backbone.model
     model_key = digest(backbone.name, backbone.arch)
     source_key = digest(decoded.key, model_key)
@@ -141,18 +147,18 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
         """Frozen pretrained features of the training views and of val, cached across runs."""
         train_views = views(train_images, config.augment, config.seed)
         key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "features")
-        feats = cached_tensor(key, lambda: run_frozen(FeatureExtractor(backbone), torch.cat([train_views, val_images]), runtime,
-                                               key=digest(model_key, "features"), prepare=prepare))
+        feats = cached_tensor(key, lambda: run_frozen(FeatureExtractor(backbone), torch.cat([train_views, val_images]),
+                                                      runtime, key=digest(model_key, "features"), prepare=prepare,
+                                                      on_batch=progress))
         return feats[:len(train_views)], feats[len(train_views):]
 
-    n_views = len(views(train_images[:1], config.augment, config.seed))
     train_labels = labels[train_idx].repeat(n_views)
 
     if plan.head_only:
         train_feats, val_feats = pooled_features()
         return Task(module=backbone.head, forward=lambda x, training: backbone.head(x[0]),
                     train_inputs=(train_feats,), train_labels=train_labels, val_inputs=(val_feats,),
-                    weight_decay=1e-4, frozen_batchnorm=True, path="cached features", **common)
+                    weight_decay=1e-4, frozen_batchnorm=True, path="cached features", info=cached_views, **common)
 
     if not plan.from_scratch:
         train_feats, _ = pooled_features()
@@ -165,11 +171,11 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
         all_views = torch.cat([views(train_images, config.augment, config.seed), val_images])
         key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "prefix", first)
         acts = cached_tensor(key, lambda: run_frozen(prefix, all_views, runtime, key=digest(model_key, "prefix", first),
-                                               prepare=prepare))
+                                                     prepare=prepare, on_batch=progress))
         return Task(module=suffix, forward=lambda x, training: suffix(x[0]),
                     train_inputs=(acts[:len(train_labels)],), train_labels=train_labels,
                     val_inputs=(acts[len(train_labels):],), weight_decay=0.01, frozen_batchnorm=True,
-                    path="cached prefix", **common)
+                    path="cached prefix", info=cached_views, **common)
 
     aug = augmenter(config.augment, tuple(train_images.shape[-2:]))
 
@@ -230,7 +236,8 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
 
     def pooled_features() -> torch.Tensor:
         key = digest(digest(texts), backbone.name, backbone.arch, backbone.preprocess, "text-features")
-        return cached_tensor(key, lambda: text_features(model, tokens, lengths, runtime))
+        progress = _reporter(on_event, "The pretrained network reads every text once")
+        return cached_tensor(key, lambda: text_features(model, tokens, lengths, runtime, on_batch=progress))
 
     if plan.head_only:
         feats = pooled_features()
@@ -249,18 +256,26 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
 
 
 @torch.no_grad()
-def text_features(model, tokens, lengths: torch.Tensor, runtime: Runtime, batch_size: int = 64) -> torch.Tensor:
+def text_features(model, tokens, lengths: torch.Tensor, runtime: Runtime, batch_size: int = 64,
+                  on_batch: Callable[[int, int], None] = lambda done, total: None) -> torch.Tensor:
     model.eval().to(runtime.device)
     order = lengths.argsort()
     out = torch.empty(len(order), model.classifier.in_features)
+    done = 0
     for chunk in order.split(batch_size):
         ids, mask = trim(tokens.ids[chunk], tokens.mask[chunk])
         with torch.inference_mode(), runtime.autocast():
             out[chunk] = model.features(ids.to(runtime.device), mask.to(runtime.device)).float().cpu()
+        done += len(chunk)
+        on_batch(done, len(order))
     return out
 
 
 # ---------------------------------------------------------------- shared
+
+def _reporter(on_event: events.EventSink, text: str) -> Callable[[int, int], None]:
+    return lambda done, total: on_event(events.make(events.PREPARING, text=text, done=done, total=total))
+
 
 def linear_probe(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor, weight_decay: float = 1e-3) -> None:
     """Fit the new head on frozen features (L2-regularised logistic regression, L-BFGS, full batch)."""

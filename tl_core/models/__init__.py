@@ -1,7 +1,8 @@
 """The model zoo: catalogue entries and loaders that turn them into a Backbone."""
 from __future__ import annotations
 
-from .catalog import CATALOG, ModelInfo, ModelUnavailable, catalog, default_model, find_model, is_local_weights
+from .catalog import (CATALOG, ModelInfo, ModelUnavailable, catalog, default_model, find_model, hub_reachable,
+                      is_local_weights)
 
 
 def load_model(name: str, kind: str, num_classes: int | None, pretrained: bool = True):
@@ -12,6 +13,8 @@ def load_model(name: str, kind: str, num_classes: int | None, pretrained: bool =
         raise ModelUnavailable(f"Unknown model '{name}'. Pick one of: {known}; or give a path to local weights.")
     if info is not None and info.kind != kind:
         raise ModelUnavailable(f"{info.title} is a model for {info.kind}s, but this data holds {kind}s.")
+    if info is not None and info.source == "hub" and not info.available and not hub_reachable():
+        raise ModelUnavailable(info.offline_message())
     if kind == "image":
         from .image import load_image_model
 

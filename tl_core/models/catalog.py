@@ -36,6 +36,11 @@ class ModelInfo:
             return "available offline"
         return f"needs a one-time download of {self.size_mb} MB"
 
+    def offline_message(self) -> str:
+        fallback = next(m.title for m in CATALOG if m.kind == self.kind and m.default)
+        return (f"{self.title} needs a one-time download of {self.size_mb} MB and there is no internet connection. "
+                f"Pick a model marked 'available offline' ({fallback} always is), or connect and try again.")
+
 
 _IMAGENET = "1.3 million everyday photos in 1,000 categories (ImageNet)"
 _WEB_TEXT = "English books and web pages"
@@ -90,6 +95,20 @@ def find_model(name: str) -> ModelInfo | None:
 def is_local_weights(name: str) -> bool:
     """A local timm checkpoint is `ARCH:PATH` or a bare path; a transformers model is a folder."""
     return Path(name.split(":", 1)[-1]).expanduser().exists()
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """A quick look before a download: the hub client would otherwise retry for about a minute."""
+    import os
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def _in_hub_cache(repo_id: str) -> bool:

@@ -67,10 +67,7 @@ def _from_hub(info: ModelInfo, num_classes: int, pretrained: bool) -> nn.Module:
     except Exception as err:  # hub errors come in many types: offline, DNS, missing cache
         if not _looks_offline(err):
             raise
-        raise ModelUnavailable(
-            f"{info.title} needs a one-time download of {info.size_mb} MB and there is no internet connection. "
-            "Pick a model marked 'available offline' (EfficientNet-Lite0 always is), or connect and try again."
-        ) from err
+        raise ModelUnavailable(info.offline_message()) from err
 
 
 def _from_local(name: str, num_classes: int, pretrained: bool) -> nn.Module:

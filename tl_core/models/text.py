@@ -44,9 +44,7 @@ def load_text_model(info: ModelInfo | None, name: str, num_classes: int, pretrai
     except OSError as err:
         if info is None:
             raise ModelUnavailable(f"Could not load a transformers model from {name}: {err}") from err
-        raise ModelUnavailable(
-            f"{info.title} needs a one-time download of {info.size_mb} MB and there is no internet connection. "
-            "Pick a model marked 'available offline' (MiniLM-L6 always is), or connect and try again.") from err
+        raise ModelUnavailable(info.offline_message()) from err
     return wrap_encoder(TextClassifier(encoder, num_classes), tokenizer, name)
 
 
