@@ -213,11 +213,15 @@ def panel(run_id: str, was_live: bool) -> None:
         st.info(f"Getting ready ({duration(since)} so far): reading your data, loading the pre-trained model and "
                 "passing every example once through the frozen layers. This can take a minute; the curves "
                 "start when training does.", icon=":material/hourglass_top:")
+        preparing = [e for e in events if e["event"] == "preparing"]
+        if preparing and preparing[-1].get("total"):
+            last = preparing[-1]
+            st.progress(min(1.0, last["done"] / last["total"]),
+                        text=f"{esc(last['text'])}: {last['done']} of {last['total']}")
     if started:
         device = str(started.get("device") or status.get("device") or "?")
-        config = engine.run_config(run)
-        copies = " (augmented copies included)" if config and config.augment != "none" \
-            and engine.run_kind(run) == "image" else ""
+        views = started.get("views_per_example", 1)
+        copies = f" (each seen {views} ways: mirrored or augmented copies)" if views > 1 else ""
         st.markdown(f"**Training on:** {esc(device.split(',')[0])} · {started['trainable_params']:,} of "
                     f"{started['total_params']:,} parameters learn · {started['train_examples']} examples for "
                     f"training{copies}, {started['val_examples']} for checking · {started['epochs']} epochs")
