@@ -59,6 +59,11 @@ def rename(uid: str) -> None:
         return
     old_folder = projects.class_folder(project, cls["name"])
     new_folder = projects.class_folder(project, new)
+    if any(projects.class_folder(project, c["name"]) == new_folder for c in project["classes"] if c["uid"] != uid):
+        problem = f"The name '{new}' is too close to another class; use a different one."  # same folder on disk
+        st.session_state["class_problem"] = problem
+        st.session_state[f"name_{uid}"] = cls["name"]
+        return
     if old_folder.is_dir() and old_folder != new_folder:
         if new_folder.exists():
             st.session_state["class_problem"] = f"The name '{new}' is too close to another class; use a different one."
@@ -98,6 +103,9 @@ def photo_class(cls: dict, index: int) -> None:
     with st.container(border=True, key=f"class_{cls['uid']}"):
         class_header(cls, index)
         folder = projects.class_folder(project, cls["name"])
+        if folder.name != cls["name"]:
+            st.caption(f"Saved and trained as '{esc(folder.name)}': a folder name on disk cannot hold every "
+                       "character of a class name.")
         files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
         uid = cls["uid"]
         inbox = st.session_state.get(f"inbox_{uid}", 0)  # a new number = a new, empty uploader
@@ -112,7 +120,7 @@ def photo_class(cls: dict, index: int) -> None:
                             help="Each photo you take is added to this class right away.")
         if files:
             info, clear = st.columns([4, 1], vertical_alignment="center")
-            usable = report.counts.get(cls["name"], 0) if report else len(files)
+            usable = report.counts.get(folder.name, 0) if report else len(files)
             left_out = len(files) - usable
             info.markdown(f"**{usable} {'photo' if usable == 1 else 'photos'}** in this class."
                           + (f" {left_out} {'file was' if left_out == 1 else 'files were'} left out; the report "
@@ -143,10 +151,21 @@ def take_uploads(uid: str, key: str) -> None:
 
     named = [(f"webcam {time.strftime('%Y-%m-%d %H.%M.%S')}.jpg" if key.startswith("cam_") else f.name, f.getvalue())
              for f in files]
+    folder = projects.class_folder(project, cls["name"])
+    before = set(folder.iterdir()) if folder.is_dir() else set()
     _, message = engine.attempt("saving your photos", save_uploads, {cls["name"]: named},
                                 projects.photos_dir(project))
     if message:
         st.session_state["class_problem"] = message
+    added = [p for p in folder.iterdir() if p not in before] if folder.is_dir() else []
+    broken, _ = engine.attempt("checking your photos", engine.undecodable_pictures, added)
+    for path, _reason in broken or []:
+        path.unlink(missing_ok=True)
+    if broken:
+        listed = "; ".join(f"{path.name} ({reason})" for path, reason in broken)
+        st.session_state["class_note"] = (f"{len(broken)} {'file was' if len(broken) == 1 else 'files were'} not "
+                                          f"added to '{cls['name']}' because {'it cannot' if len(broken) == 1 else 'they cannot'} "
+                                          f"be read: {listed}. The other photos were added.")
     st.session_state[f"inbox_{uid}"] = st.session_state.get(f"inbox_{uid}", 0) + 1
 
 
@@ -189,6 +208,9 @@ def classes_editor(draw) -> None:
     problem = st.session_state.pop("class_problem", None)
     if problem:
         frame.error(problem)
+    note = st.session_state.pop("class_note", None)
+    if note:
+        frame.warning(note)
     for index, cls in enumerate(project["classes"], start=1):
         draw(cls, index)
     st.button("Add a class", icon=":material/add:", key="add_class", on_click=projects.add_class, args=(project,))
@@ -205,12 +227,21 @@ def take_zip() -> None:
     if upload is None:  # the person removed it
         st.session_state.pop("zip_problem", None)
         return
-    shutil.rmtree(target, ignore_errors=True)
-    _, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=target)
+    staging = target.with_name("zip-new")  # unpacked beside the zip in use, which stays until this one works
+    shutil.rmtree(staging, ignore_errors=True)
+    data, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=staging)
     if message:
-        shutil.rmtree(target, ignore_errors=True)
-    project["zip_name"] = None if message else upload.name
-    st.session_state["zip_problem"] = message
+        shutil.rmtree(staging, ignore_errors=True)
+        st.session_state["zip_problem"] = f"{upload.name} was not used: {message}"
+        return
+    # Members refused while unpacking (unsafe paths, links, nested zips) are not on disk, so the report
+    # made from the folder cannot list them: keep them to say so.
+    on_disk = {str(p.relative_to(staging)) for p in staging.rglob("*")}
+    project["zip_left_out"] = [[s.name, s.reason] for s in data.skipped if s.name not in on_disk]
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    project["zip_name"] = upload.name
+    st.session_state.pop("zip_problem", None)
     projects.save(project)
 
 
@@ -222,8 +253,14 @@ def zip_source() -> None:
     problem = st.session_state.get("zip_problem")
     if problem:
         frame.error(problem)
-    elif project.get("zip_name"):
+    if project.get("zip_name"):
         st.success(f"Using {esc(project['zip_name'])}.", icon=":material/folder_zip:")
+        left_out = project.get("zip_left_out") or []
+        if left_out:
+            listed = "; ".join(f"{name} ({reason})" for name, reason in left_out[:5])
+            more = f"; and {len(left_out) - 5} more" if len(left_out) > 5 else ""
+            frame.warning(f"{len(left_out)} {'file' if len(left_out) == 1 else 'files'} in the zip "
+                          f"{'was' if len(left_out) == 1 else 'were'} not unpacked: {listed}{more}.")
 
 
 # ---------------------------------------------------------------- a table of texts
@@ -232,9 +269,17 @@ def take_table() -> None:
     """Callback of the table uploader: keep the file in the project; the columns are chosen afresh."""
     from tl_core.data.names import safe_component
 
+    from tl_core.data import table_columns
+
     upload = st.session_state.get("table_up")
     if upload is None:
+        st.session_state.pop("table_problem", None)
         return
+    _, message = engine.attempt("reading the table", table_columns, upload.getvalue())
+    if message:
+        st.session_state["table_problem"] = f"{upload.name} was not used: {message}"
+        return
+    st.session_state.pop("table_problem", None)
     folder = projects.folder(project) / "table"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -256,6 +301,9 @@ def table_source() -> None:
              "(for example `Great food!` and `positive`). A header row is optional.")
     st.file_uploader("Your table file", type=["csv", "tsv", "txt"], key="table_up", help=LIMIT, on_change=take_table)
     st.caption(LIMIT)
+    problem = st.session_state.get("table_problem")
+    if problem:
+        frame.error(problem)
     path = projects.table_path(project)
     if not path or not path.is_file():
         return
@@ -356,7 +404,8 @@ data, report, problem = load_current()
 if source == "photos":
     st.caption(f"Name each class, then drag and drop its photos (JPEG, PNG, WebP, BMP, GIF or TIFF). {LIMIT}")
     classes_editor(photo_class)
-    empty = [c["name"] for c in project["classes"] if report and not report.counts.get(c["name"])]
+    empty = [c["name"] for c in project["classes"]
+             if report and not report.counts.get(projects.class_folder(project, c["name"]).name)]
     for name in empty:
         st.info(f"Class '{esc(name)}' has no usable photos yet: add some, or remove the class.",
                 icon=":material/info:")

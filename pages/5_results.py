@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pages.common import charts, engine, frame
+from pages.common import charts, engine, frame, understand
 from pages.common.frame import esc
 
 project = frame.start("results")
@@ -101,18 +101,27 @@ def caption(m: dict) -> str:
 if not selected:
     pass
 elif kind == "image":
+    looked = st.toggle("Show where the model looked", key="mistake_cams",
+                       help="Heat maps over the pictures: the bright parts made the model give its wrong answer.")
     root = Path(os.path.normpath(config.data)) if config else None
     grid = st.columns(5)
     for index, m in enumerate(selected[:40]):
         with grid[index % 5], st.container(border=True):
             path = Path(os.path.normpath(root / m["name"])) if root else None  # lexical: data may be links
             inside = path is not None and path.is_relative_to(root) and path.is_file()
-            thumb = engine.thumbnail(path, 220) if inside else None
+            heat = understand.heat_map(run, path.read_bytes())[0] if looked and inside else None
+            thumb = engine.thumbnail(path, 220) if inside and heat is None else None
+            if heat:  # the class it explains is named above the map
+                st.text(caption(m))
+                st.image(heat[0], width="stretch")
+                continue
             if thumb:
                 st.image(thumb, width="stretch")
             else:
                 st.text("(picture no longer available)")
             st.text(caption(m))
+    if looked:
+        st.caption(understand.how_to_read("gradcam"))
 else:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
                                 "how sure": 100 * m["confidence"]} for m in selected]),

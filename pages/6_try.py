@@ -1,7 +1,7 @@
 """Step 6: give the trained model a new picture or sentence and see what it predicts."""
 import streamlit as st
 
-from pages.common import charts, engine, frame
+from pages.common import charts, engine, frame, understand
 from pages.common.frame import esc
 
 project = frame.start("try")
@@ -60,6 +60,15 @@ if model.kind == "image":
             frame.error(message)
         else:
             st.image(data, width="stretch")
+            if st.toggle("Show where the model looked", key="try_cam",
+                         help="A heat map over the picture: the bright parts made the model choose its answer."):
+                looked, problem = understand.heat_map(run, data)
+                if problem:
+                    frame.error(problem)
+                else:
+                    st.caption(f"Evidence for **{esc(looked[1])}**:")
+                    st.image(looked[0], width="stretch")
+                    st.caption(understand.how_to_read("gradcam"))
     if result:
         with right:
             show(result[0])

@@ -56,6 +56,12 @@ for run in runs:
         "run": run.id,
     })
 
+unreadable = len(runs) - len(rows)
+if unreadable:  # their config.json is damaged; the folders are left as they are
+    frame.warning(f"{unreadable} {'run is' if unreadable == 1 else 'runs are'} left out of this list because "
+                  f"{'its' if unreadable == 1 else 'their'} settings file cannot be read (in {runs[0].dir.parent}).")
+if not rows:
+    st.stop()
 table = pd.DataFrame(rows)
 if not table["name"].astype(bool).any():
     table = table.drop(columns="name")

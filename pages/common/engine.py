@@ -145,6 +145,32 @@ def _thumbnail(path: str, mtime: int, size: int) -> bytes:
     return out.getvalue()
 
 
+def undecodable_pictures(paths: list[Path]) -> list[tuple[Path, str]]:
+    """(path, reason) for pictures that pass the quick check a data report makes but cannot be decoded.
+
+    A cut-off JPEG has a valid header, so the report would count it and only training would leave it out.
+    Decoding each new upload once (JPEGs at 1/8 scale) finds it while the person can still be told.
+    Files the quick check refuses are not returned: the report lists those with their reasons.
+    """
+    from tl_core.data import read_image
+    from tl_core.data.images import ImageError, check_image
+    from tl_core.data.names import unsupported_reason
+
+    found = []
+    for path in paths:
+        if unsupported_reason(path.name):
+            continue
+        try:
+            check_image(path)
+        except ImageError:
+            continue
+        try:
+            read_image(path, draft_size=64)
+        except ImageError as err:
+            found.append((path, err.reason))
+    return found
+
+
 def thumbnail(path: Path, size: int = 160) -> bytes | None:
     """A small JPEG of a picture, or None when it cannot be read (it is then listed as skipped anyway)."""
     try:

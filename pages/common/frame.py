@@ -31,6 +31,7 @@ STEPS = (
     Step("results", "Results", "Results", "pages/5_results.py", ":material/insights:"),
     Step("try", "Try it", "Try it", "pages/6_try.py", ":material/science:"),
     Step("runs", "All runs", "All runs", "pages/7_runs.py", ":material/history:"),
+    Step("understand", "Why it works", "Understand", "pages/8_understand.py", ":material/lightbulb:"),
 )
 BY_SLUG = {s.slug: s for s in STEPS}
 
@@ -122,7 +123,24 @@ def _sidebar(project: dict | None) -> None:
         if run_id and RUN_ID.match(run_id):
             st.markdown(f"**Current run:** `{run_id}`")
         st.divider()
+        st.toggle("Presenter mode", key="present", bind="query-params",
+                  help="For a projector: bigger text and charts, and advanced settings tucked away.")
+        if presenting():
+            st.html(_PRESENTER_CSS)
         st.caption("Everything stays on this computer: your data, your models, your runs.")
+
+
+def presenting() -> bool:
+    """Whether presenter mode is on (the sidebar toggle; kept in the URL as ?present=true)."""
+    return bool(st.session_state.get("present"))
+
+
+# Presenter mode: the main area drawn larger (text and charts alike), and the Train step's
+# "Advanced settings" (the expander that holds the learning rate) hidden; its values still apply.
+_PRESENTER_CSS = """<style>
+[data-testid="stMainBlockContainer"] {zoom: 1.25;}
+[data-testid="stExpander"]:has(.st-key-lr) {display: none;}
+</style>"""
 
 
 # ---------------------------------------------------------------- showing user text safely

@@ -148,8 +148,10 @@ def stamp(path: Path | None) -> tuple:
     if path.is_file():
         info = path.stat()
         return (str(path), info.st_size, info.st_mtime_ns)
-    files = [p.stat() for p in path.rglob("*") if p.is_file()]
-    return (str(path), len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0))
+    paths = sorted(p for p in path.rglob("*") if p.is_file())
+    files = [p.stat() for p in paths]
+    names = hash(tuple(str(p.relative_to(path)) for p in paths))  # a renamed class moves files, changing no size or time
+    return (str(path), len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0), names)
 
 
 # ---------------------------------------------------------------- short descriptions for the sidebar

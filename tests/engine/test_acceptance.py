@@ -23,36 +23,37 @@ def cli_train(*args: str, home: Path) -> list[dict]:
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
-def _check_finished(events: list[dict], home: Path) -> dict:
+def _check_finished(events: list[dict], home: Path, record_property) -> dict:
     assert events[0]["event"] == "started"
     finished = events[-1]
     assert finished["event"] == "finished", finished
     run = Path(finished["run"])
     assert run.parent == home / "runs" and (run / "model.safetensors").is_file()
     assert json.loads((run / "metrics.json").read_text())["accuracy"] == finished["best_val_accuracy"]
+    record_property("best_val_accuracy", finished["best_val_accuracy"])  # the figure, in --junitxml reports
     return finished
 
 
 @pytest.mark.slow
-def test_head_only_on_hymenoptera_reaches_92_percent(tmp_path):
+def test_head_only_on_hymenoptera_reaches_92_percent(tmp_path, record_property):
     events = cli_train(str(HYMENOPTERA), "--unfreeze", "0", home=tmp_path)
     assert events[0]["path"] == "cached features" and events[0]["val_examples"] == 153
     assert events[0]["train_examples"] == 2 * 245  # each photo and its mirror image
-    assert _check_finished(events, tmp_path)["best_val_accuracy"] >= 0.92
+    assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] >= 0.92
 
 
 @pytest.mark.slow
-def test_from_scratch_stays_far_below(tmp_path):
+def test_from_scratch_stays_far_below(tmp_path, record_property):
     events = cli_train(str(HYMENOPTERA), "--from-scratch", "--epochs", "3", home=tmp_path)
     started = events[0]
     assert started["path"] == "full network" and started["from_scratch"]
     assert started["trainable_params"] == started["total_params"] and started["epochs"] == 3
-    assert _check_finished(events, tmp_path)["best_val_accuracy"] < 0.80
+    assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] < 0.80
 
 
 @pytest.mark.slow
-def test_head_only_on_yelp_reaches_88_percent(tmp_path):
+def test_head_only_on_yelp_reaches_88_percent(tmp_path, record_property):
     events = cli_train(str(YELP), home=tmp_path)
     assert events[0]["path"] == "cached features" and events[0]["classes"] == ["0", "1"]
     assert events[0]["val_examples"] == 200
-    assert _check_finished(events, tmp_path)["best_val_accuracy"] >= 0.88
+    assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] >= 0.88

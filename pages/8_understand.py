@@ -1,0 +1,268 @@
+"""Step 8: why transfer learning works, shown on the person's own run.
+
+Four views: a one-click comparison of three starting points (from scratch, pretrained head only,
+pretrained last blocks), where the model looks (Grad-CAM heat maps, or weighted words for text),
+how the network places the validation examples before and after training, and how accuracy grows
+with the number of examples. Each heavy view waits for its button and is cached per run.
+"""
+import streamlit as st
+
+from pages.common import charts, engine, frame
+from pages.common import understand as u
+from pages.common.frame import esc
+
+project = frame.start("understand")
+presenting = frame.presenting()
+st.title("Why it works")
+st.markdown("Four ways to look inside transfer learning, on your own data and model.")
+
+
+def pick_run():
+    """The run in the URL, else the newest one with a trained model; the person can choose another."""
+    runs = [r for r in engine.runs_safe() if r.has_model()]
+    if not runs:
+        return None
+    wanted = st.query_params.get("run")
+    ids = [r.id for r in runs]
+    index = ids.index(wanted) if wanted in ids else 0
+    labels = {r.id: engine.run_label(r) for r in runs}
+    chosen = st.selectbox("Which run?", ids, index=index, format_func=labels.get, key=f"understand_run_{wanted}")
+    if chosen != wanted:
+        st.query_params["run"] = chosen
+        st.session_state["run_id"] = chosen
+    return next(r for r in runs if r.id == chosen)
+
+
+def revealed(name: str, label: str, icon: str, help: str) -> bool:
+    """A button that shows a view; once pressed, the view stays while the person looks at this run."""
+    key = f"{name}_{run.id}"
+    if st.button(label, key=f"show_{key}", icon=icon, help=help, type="secondary"):
+        st.session_state[key] = True
+    return bool(st.session_state.get(key))
+
+
+run = pick_run()
+if run is None:
+    st.info("No trained model yet. Train one first: this step then shows why transfer learning works on it.",
+            icon=":material/info:")
+    frame.link("train" if project else "welcome", "Go to step 4: Train" if project else "Go to step 1: Welcome")
+    st.stop()
+
+kind = engine.run_kind(run)
+config = engine.run_config(run)
+if config is None:
+    frame.error("This run's settings cannot be read, so it cannot be explained. Pick another run.")
+    st.stop()
+
+
+# ---------------------------------------------------------------- (a) does transfer learning help here?
+
+ARM_STATES = {"queued": "waiting for its turn", "cancelled": "stopped", "interrupted": "interrupted"}
+
+
+def find_experiment() -> str | None:
+    """This run's own comparison, else the newest one on the same data and model (found again after a reload)."""
+    own = (config.extra or {}).get("experiment")
+    if own:
+        return own
+    for other in engine.runs_safe():  # newest first
+        c = engine.run_config(other)
+        if c and (c.extra or {}).get("experiment") and c.data == config.data and c.model == config.model:
+            return c.extra["experiment"]
+    return None
+
+
+def experiment_arms(experiment_id: str) -> dict:
+    from tl_core.explain import experiment_runs
+
+    found, _ = engine.attempt("reading the comparison", experiment_runs, experiment_id)
+    return found or {}
+
+
+def start_experiment(epochs: int) -> None:
+    import dataclasses
+
+    from tl_core.explain import start_experiment as engine_start
+
+    base = dataclasses.replace(config, epochs=epochs, early_stop=0, name="Comparison",
+                               extra={k: v for k, v in (config.extra or {}).items() if k not in ("experiment", "arm")})
+    arms, message = engine.attempt("starting the comparison", engine_start, base, u.EXPERIMENT_BLOCKS)
+    if message:
+        st.session_state["experiment_problem"] = message
+
+
+def arm_state(status: dict, evs: list[dict], budget: int) -> str:
+    state = status.get("state", "queued")
+    if state == "running":
+        done = sum(1 for e in evs if e.get("event") == "epoch")
+        started = any(e.get("event") == "started" for e in evs)
+        return f"training, epoch {min(done + 1, budget)} of {budget}" if started else "getting ready"
+    if state == "finished":
+        best = max((e["val_accuracy"] for e in evs if e.get("event") == "epoch"), default=0)
+        return f"finished, best {best:.0%}"
+    if state == "failed":
+        return "failed: " + str(status.get("message") or "see the All runs step")
+    return ARM_STATES.get(state, state)
+
+
+def experiment_panel(experiment_id: str, was_live: bool) -> None:
+    from tl_core.explain import ARMS, arm_title, takeaway
+
+    found = experiment_arms(experiment_id)
+    if not found:
+        frame.error("The runs of this comparison can no longer be read.")
+        return
+    arms, events, states, live = {}, {}, [], False
+    budget = max(r.config.epochs for r in found.values())
+    blocks = found["blocks"].config.unfreeze if "blocks" in found else u.EXPERIMENT_BLOCKS
+    for arm in ARMS:
+        if arm not in found:
+            continue
+        status, evs = found[arm].status() or {}, found[arm].events()
+        live = live or status.get("state") in ("queued", "running")
+        title = arm_title(arm, blocks)
+        arms[arm], events[arm] = (title, evs), evs
+        states.append(f"**{title}:** {esc(arm_state(status, evs, budget))}")
+    st.markdown(" · ".join(states))
+    st.plotly_chart(u.experiment_figure(arms, budget, presenting), key=f"experiment_{experiment_id}",
+                    config=charts.CONFIG)
+    st.markdown(f"**{esc(takeaway(events, blocks))}**")
+    st.caption(u.how_to_read("experiment"))
+    if live:
+        if st.button("Stop the comparison", icon=":material/stop:", key=f"stop_experiment_{experiment_id}"):
+            for r in found.values():
+                r.request_stop()
+    if was_live and not live:
+        st.rerun()  # the whole page again, without the timer
+
+
+st.header("Does transfer learning help here?", divider="gray")
+st.markdown(f"One click trains three models on this run's data with the same number of epochs: **from scratch** "
+            f"(random numbers, nothing learned before), **pretrained, only a new head**, and **pretrained, the last "
+            f"{u.EXPERIMENT_BLOCKS} blocks fine-tuned too**. They train one after another on this computer, so it "
+            "takes a few minutes; you can leave the page meanwhile.")
+experiment_id = find_experiment()
+experiment = experiment_arms(experiment_id) if experiment_id else {}
+running = any(r.state in ("queued", "running") for r in experiment.values())
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    budget = u.EXPERIMENT_EPOCHS
+    if not presenting:
+        budget = st.number_input("Epochs for each of the three", min_value=1, max_value=30, value=budget,
+                                 key="experiment_epochs", width=220,
+                                 help="The same budget for all three. More epochs give from scratch a fairer chance "
+                                      "but take longer.")
+    st.button("Compare the three starting points" if not experiment else "Run the comparison again",
+              type="primary", icon=":material/compare_arrows:", key="start_experiment", disabled=running,
+              on_click=start_experiment, args=(int(budget),),
+              help="Wait for the comparison that is running to finish." if running else None)
+problem = st.session_state.pop("experiment_problem", None)
+if problem:
+    frame.error(problem)
+if experiment_id:
+    st.fragment(run_every=2.0 if running else None)(experiment_panel)(experiment_id, running)
+
+
+# ---------------------------------------------------------------- (b) where the model looks
+
+st.header("Where the model looks", divider="gray")
+if kind == "image":
+    st.markdown("For a few validation pictures (never trained on), a **heat map** shows which parts of the "
+                "picture made the model choose its answer (a method called Grad-CAM).")
+    if revealed("cams", "Show where the model looks", ":material/visibility:",
+                "Draws heat maps for a few validation pictures; the ones the model got wrong come first."):
+        cards, message = u.image_gallery(run)
+        if message:
+            frame.error(message)
+        elif not cards:
+            st.info("No validation pictures could be read for this run.", icon=":material/info:")
+        else:
+            for card in cards:
+                with st.container(border=True):
+                    about, picture, predicted, true = st.columns([1.2, 1, 1, 1], gap="medium")
+                    verdict = ":green[**right**]" if card["correct"] else ":red[**wrong**]"
+                    about.markdown(f"True class: **{esc(card['true'])}**  \nThe model said: "
+                                   f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \nThat is {verdict}.")
+                    about.caption(esc(card["name"]))
+                    picture.caption("The picture, as the model saw it")
+                    picture.image(card["picture"], width="stretch")
+                    predicted.caption(f"Evidence for **{esc(card['predicted'])}** (its answer)")
+                    predicted.image(card["predicted_map"], width="stretch")
+                    if card["correct"]:
+                        true.caption("Its answer was right, so the evidence for the right answer is the map on "
+                                     "the left.")
+                    else:
+                        true.caption(f"Evidence for **{esc(card['true'])}** (the right answer)")
+                        true.image(card["true_map"], width="stretch")
+            st.caption(u.how_to_read("gradcam", "gradcam_true"))
+else:
+    st.markdown("For a few validation sentences (never trained on), each word is shaded by **how much it "
+                "counted** for the model's answer.")
+    if revealed("words", "Show which words count", ":material/visibility:",
+                "Weighs every word of a few validation sentences; the ones the model got wrong come first."):
+        cards, message = u.word_gallery(run)
+        if message:
+            frame.error(message)
+        else:
+            for card in cards:
+                with st.container(border=True):
+                    verdict = ":green[right]" if card["predicted"] == card["true"] else ":red[wrong]"
+                    st.markdown(f"**{esc(card['true'])}** in truth; the model said **{esc(card['predicted'])}** "
+                                f"({card['confidence']:.0%} sure): {verdict}")
+                    st.html(u.words_html(card["text"], card["words"]))
+            st.html(u.words_key())
+            st.caption(u.how_to_read("tokens"))
+    with st.form("understand_words", border=False):
+        own = st.text_input("Or type your own sentence", key="understand_text", max_chars=500,
+                            placeholder="The food was great but the service was slow.")
+        asked = st.form_submit_button("Weigh the words", icon=":material/send:")
+    if own.strip():
+        result, message = u.words(run, own.strip())
+        if message:
+            frame.error(message)
+        else:
+            st.markdown(f"The model says **{esc(result['predicted'])}** ({result['confidence']:.0%} sure). "
+                        "The words that counted for it:")
+            st.html(u.words_html(result["text"], result["words"]))
+            st.html(u.words_key())
+
+
+# ---------------------------------------------------------------- (c) the features already know
+
+st.header("The features already know", divider="gray")
+thing = "picture" if kind == "image" else "sentence"
+st.markdown(f"Every validation {thing} becomes a dot, placed by how the network sees it, **before** training on "
+            "your data and **after**. Point at a dot to see which one it is.")
+if revealed("features", "Draw the feature maps", ":material/scatter_plot:",
+            "Passes every validation example through the network before and after training (a few seconds)."):
+    maps, message = u.feature_maps(run)
+    if message:
+        frame.error(message)
+    else:
+        st.plotly_chart(u.feature_map_figure(maps, presenting), key=f"feature_map_{run.id}", config=charts.CONFIG)
+        before, after = maps["before"], maps["after"]
+        st.markdown(f"**Before training:** {esc(before['summary'])}  \n**After training:** {esc(after['summary'])}")
+        if config.unfreeze == 0 and not config.from_scratch:
+            st.info("In this run only the new head learned: the network itself stayed frozen, so it sees your "
+                    "examples exactly as before and the two maps are the same. Everything the head needed was "
+                    "already in the pretrained features. Runs that fine-tune blocks change the right-hand map.",
+                    icon=":material/lightbulb:")
+        st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
+
+
+# ---------------------------------------------------------------- (d) how much data do I need?
+
+st.header("How much data do I need?", divider="gray")
+st.markdown("A new head is trained on only part of your training examples (a tenth, a quarter, a half, all), three "
+            "times each with a different random draw, and always checked on the same validation examples.")
+if revealed("curve", "Draw the learning curve", ":material/show_chart:",
+            "Twelve quick trainings of a new head on the pretrained network (seconds for small data)."):
+    points, message = u.learning_curve(run)
+    if message:
+        frame.error(message)
+    else:
+        st.plotly_chart(u.learning_curve_figure(points, presenting), key=f"learning_curve_{run.id}",
+                        config=charts.CONFIG)
+        said = u.learning_curve_sentence(points)
+        if said:
+            st.markdown(f"**{esc(said)}**")
+        st.caption(u.how_to_read("learning_curve"))
