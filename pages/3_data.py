@@ -162,10 +162,10 @@ def take_uploads(uid: str, key: str) -> None:
     for path, _reason in broken or []:
         path.unlink(missing_ok=True)
     if broken:
+        one = len(broken) == 1
         listed = "; ".join(f"{path.name} ({reason})" for path, reason in broken)
-        st.session_state["class_note"] = (f"{len(broken)} {'file was' if len(broken) == 1 else 'files were'} not "
-                                          f"added to '{cls['name']}' because {'it cannot' if len(broken) == 1 else 'they cannot'} "
-                                          f"be read: {listed}. The other photos were added.")
+        st.session_state["class_note"] = (f"{len(broken)} {'file was' if one else 'files were'} not added to "
+                                          f"'{cls['name']}' because {'it' if one else 'they'} cannot be read: {listed}.")
     st.session_state[f"inbox_{uid}"] = st.session_state.get(f"inbox_{uid}", 0) + 1
 
 

@@ -55,6 +55,24 @@ if config is None:
     st.stop()
 
 
+def few_checked() -> str:
+    """A warning when accuracy is measured on so few examples that one more right answer moves it a lot."""
+    checked = int((run.metrics() or {}).get("examples") or 0)
+    if not 0 < checked < 50:
+        return ""
+    return (f" Accuracy here is measured on only {checked} validation examples, so each one is worth "
+            f"{100 / checked:.0f} points: small differences can be luck.")
+
+
+def head_note(evs: list[dict]) -> str:
+    """Why the head-only points may sit on top of each other against time."""
+    times = [e.get("elapsed_s", 0.0) for e in evs if e.get("event") == "epoch"]
+    if len(times) < 2 or times[-1] - times[0] > 1:
+        return ""
+    return (" Against time, the head-only epochs sit on top of each other: once the frozen network has seen "
+            "every example, an epoch that trains only the head takes a fraction of a second.")
+
+
 # ---------------------------------------------------------------- (a) does transfer learning help here?
 
 ARM_STATES = {"queued": "waiting for its turn", "cancelled": "stopped", "interrupted": "interrupted"}
@@ -79,10 +97,15 @@ def experiment_arms(experiment_id: str) -> dict:
     return found or {}
 
 
-def start_experiment(epochs: int) -> None:
+def start_experiment() -> None:
+    """The button's callback. The budget is read here, not bound when the button was drawn, so a number
+    changed just before the click counts."""
     import dataclasses
 
     from tl_core.explain import start_experiment as engine_start
+
+    epochs = u.EXPERIMENT_EPOCHS if presenting else int(st.session_state.get("experiment_epochs")
+                                                         or u.EXPERIMENT_EPOCHS)
 
     base = dataclasses.replace(config, epochs=epochs, early_stop=0, name="Comparison",
                                extra={k: v for k, v in (config.extra or {}).items() if k not in ("experiment", "arm")})
@@ -127,7 +150,7 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
     st.plotly_chart(u.experiment_figure(arms, budget, presenting), key=f"experiment_{experiment_id}",
                     config=charts.CONFIG)
     st.markdown(f"**{esc(takeaway(events, blocks))}**")
-    st.caption(u.how_to_read("experiment"))
+    st.caption(u.how_to_read("experiment") + head_note(events.get("head", [])) + few_checked())
     if live:
         if st.button("Stop the comparison", icon=":material/stop:", key=f"stop_experiment_{experiment_id}"):
             for r in found.values():
@@ -136,133 +159,138 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
         st.rerun()  # the whole page again, without the timer
 
 
-st.header("Does transfer learning help here?", divider="gray")
-st.markdown(f"One click trains three models on this run's data with the same number of epochs: **from scratch** "
-            f"(random numbers, nothing learned before), **pretrained, only a new head**, and **pretrained, the last "
-            f"{u.EXPERIMENT_BLOCKS} blocks fine-tuned too**. They train one after another on this computer, so it "
-            "takes a few minutes; you can leave the page meanwhile.")
-experiment_id = find_experiment()
-experiment = experiment_arms(experiment_id) if experiment_id else {}
-running = any(r.state in ("queued", "running") for r in experiment.values())
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    budget = u.EXPERIMENT_EPOCHS
-    if not presenting:
-        budget = st.number_input("Epochs for each of the three", min_value=1, max_value=30, value=budget,
-                                 key="experiment_epochs", width=220,
-                                 help="The same budget for all three. More epochs give from scratch a fairer chance "
-                                      "but take longer.")
-    st.button("Compare the three starting points" if not experiment else "Run the comparison again",
-              type="primary", icon=":material/compare_arrows:", key="start_experiment", disabled=running,
-              on_click=start_experiment, args=(int(budget),),
-              help="Wait for the comparison that is running to finish." if running else None)
-problem = st.session_state.pop("experiment_problem", None)
-if problem:
-    frame.error(problem)
-if experiment_id:
-    st.fragment(run_every=2.0 if running else None)(experiment_panel)(experiment_id, running)
+with st.container(key="understand_experiment"):
+    st.header("Does transfer learning help here?", divider="gray")
+    st.markdown(f"One click trains three models on this run's data with the same number of epochs: "
+                f"**from scratch** (random numbers, nothing learned before), **pretrained, only a new head**, and "
+                f"**pretrained, the last {u.EXPERIMENT_BLOCKS} blocks fine-tuned too**. They train one after another "
+                "on this computer, so it takes a few minutes; you can leave the page meanwhile.")
+    experiment_id = find_experiment()
+    experiment = experiment_arms(experiment_id) if experiment_id else {}
+    running = any(r.state in ("queued", "running") for r in experiment.values())
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        if not presenting:  # an advanced control: presenter mode keeps the default
+            st.number_input("Epochs for each of the three", min_value=1, max_value=30, value=u.EXPERIMENT_EPOCHS,
+                            key="experiment_epochs", width=220,
+                            help="The same budget for all three. More epochs give from scratch a fairer chance "
+                                 "but take longer.")
+        st.button("Compare the three starting points" if not experiment else "Run the comparison again",
+                  type="primary", icon=":material/compare_arrows:", key="start_experiment", disabled=running,
+                  on_click=start_experiment,
+                  help="Wait for the comparison that is running to finish." if running else None)
+    problem = st.session_state.pop("experiment_problem", None)
+    if problem:
+        frame.error(problem)
+    if experiment_id:
+        st.fragment(run_every=2.0 if running else None)(experiment_panel)(experiment_id, running)
 
 
 # ---------------------------------------------------------------- (b) where the model looks
 
-st.header("Where the model looks", divider="gray")
-if kind == "image":
-    st.markdown("For a few validation pictures (never trained on), a **heat map** shows which parts of the "
-                "picture made the model choose its answer (a method called Grad-CAM).")
-    if revealed("cams", "Show where the model looks", ":material/visibility:",
-                "Draws heat maps for a few validation pictures; the ones the model got wrong come first."):
-        cards, message = u.image_gallery(run)
-        if message:
-            frame.error(message)
-        elif not cards:
-            st.info("No validation pictures could be read for this run.", icon=":material/info:")
-        else:
-            for card in cards:
-                with st.container(border=True):
-                    about, picture, predicted, true = st.columns([1.2, 1, 1, 1], gap="medium")
-                    verdict = ":green[**right**]" if card["correct"] else ":red[**wrong**]"
-                    about.markdown(f"True class: **{esc(card['true'])}**  \nThe model said: "
-                                   f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \nThat is {verdict}.")
-                    about.caption(esc(card["name"]))
-                    picture.caption("The picture, as the model saw it")
-                    picture.image(card["picture"], width="stretch")
-                    predicted.caption(f"Evidence for **{esc(card['predicted'])}** (its answer)")
-                    predicted.image(card["predicted_map"], width="stretch")
-                    if card["correct"]:
-                        true.caption("Its answer was right, so the evidence for the right answer is the map on "
-                                     "the left.")
-                    else:
-                        true.caption(f"Evidence for **{esc(card['true'])}** (the right answer)")
-                        true.image(card["true_map"], width="stretch")
-            st.caption(u.how_to_read("gradcam", "gradcam_true"))
-else:
-    st.markdown("For a few validation sentences (never trained on), each word is shaded by **how much it "
-                "counted** for the model's answer.")
-    if revealed("words", "Show which words count", ":material/visibility:",
-                "Weighs every word of a few validation sentences; the ones the model got wrong come first."):
-        cards, message = u.word_gallery(run)
-        if message:
-            frame.error(message)
-        else:
-            for card in cards:
-                with st.container(border=True):
-                    verdict = ":green[right]" if card["predicted"] == card["true"] else ":red[wrong]"
-                    st.markdown(f"**{esc(card['true'])}** in truth; the model said **{esc(card['predicted'])}** "
-                                f"({card['confidence']:.0%} sure): {verdict}")
-                    st.html(u.words_html(card["text"], card["words"]))
-            st.html(u.words_key())
-            st.caption(u.how_to_read("tokens"))
-    with st.form("understand_words", border=False):
-        own = st.text_input("Or type your own sentence", key="understand_text", max_chars=500,
-                            placeholder="The food was great but the service was slow.")
-        asked = st.form_submit_button("Weigh the words", icon=":material/send:")
-    if own.strip():
-        result, message = u.words(run, own.strip())
-        if message:
-            frame.error(message)
-        else:
-            st.markdown(f"The model says **{esc(result['predicted'])}** ({result['confidence']:.0%} sure). "
-                        "The words that counted for it:")
-            st.html(u.words_html(result["text"], result["words"]))
-            st.html(u.words_key())
+with st.container(key="understand_looks"):
+    st.header("Where the model looks", divider="gray")
+    if kind == "image":
+        st.markdown("For a few validation pictures (never trained on), a **heat map** shows which parts of the "
+                    "picture made the model choose its answer (a method called Grad-CAM).")
+        if revealed("cams", "Show where the model looks", ":material/visibility:",
+                    "Draws heat maps for a few validation pictures; the ones the model got wrong come first."):
+            cards, message = u.image_gallery(run)
+            if message:
+                frame.error(message)
+            elif not cards:
+                st.info("No validation pictures could be read for this run.", icon=":material/info:")
+            else:
+                for card in cards:
+                    with st.container(border=True):
+                        about, maps = st.columns([1.2, 3], gap="medium")
+                        picture, predicted, true = maps.columns(3, vertical_alignment="bottom")  # images in line
+                        verdict = ":green[**right**]" if card["correct"] else ":red[**wrong**]"
+                        about.markdown(f"True class: **{esc(card['true'])}**  \nThe model said: "
+                                       f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \n"
+                                       f"That is {verdict}.")
+                        if card["correct"]:
+                            about.caption("So the evidence for the right answer is the map of its answer.")
+                        about.caption(esc(card["name"]))
+                        picture.caption("The picture, as the model saw it")
+                        picture.image(card["picture"], width="stretch")
+                        predicted.caption(f"Evidence for **{esc(card['predicted'])}** (its answer)")
+                        predicted.image(card["predicted_map"], width="stretch")
+                        if not card["correct"]:
+                            true.caption(f"Evidence for **{esc(card['true'])}** (the truth)")
+                            true.image(card["true_map"], width="stretch")
+                st.caption(u.how_to_read("gradcam", "gradcam_true"))
+    else:
+        st.markdown("For a few validation sentences (never trained on), each word is shaded by **how much it "
+                    "counted** for the model's answer.")
+        if revealed("words", "Show which words count", ":material/visibility:",
+                    "Weighs every word of a few validation sentences; the ones the model got wrong come first."):
+            cards, message = u.word_gallery(run)
+            if message:
+                frame.error(message)
+            else:
+                for card in cards:
+                    with st.container(border=True):
+                        verdict = ":green[**right**]" if card["predicted"] == card["true"] else ":red[**wrong**]"
+                        st.markdown(f"True class: **{esc(card['true'])}** · the model said: "
+                                    f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure): {verdict}")
+                        st.html(u.words_html(card["text"], card["words"]))
+                st.html(u.words_key())
+                st.caption(u.how_to_read("tokens"))
+        with st.form("understand_words", border=False):
+            own = st.text_input("Or type your own sentence", key="understand_text", max_chars=500,
+                                placeholder="The food was great but the service was slow.")
+            st.form_submit_button("Weigh the words", icon=":material/send:")
+        if own.strip():
+            result, message = u.words(run, own.strip())
+            if message:
+                frame.error(message)
+            else:
+                st.markdown(f"The model says **{esc(result['predicted'])}** ({result['confidence']:.0%} sure). "
+                            "The words that counted for it:")
+                st.html(u.words_html(result["text"], result["words"]))
+                st.html(u.words_key())
 
 
 # ---------------------------------------------------------------- (c) the features already know
 
-st.header("The features already know", divider="gray")
-thing = "picture" if kind == "image" else "sentence"
-st.markdown(f"Every validation {thing} becomes a dot, placed by how the network sees it, **before** training on "
-            "your data and **after**. Point at a dot to see which one it is.")
-if revealed("features", "Draw the feature maps", ":material/scatter_plot:",
-            "Passes every validation example through the network before and after training (a few seconds)."):
-    maps, message = u.feature_maps(run)
-    if message:
-        frame.error(message)
-    else:
-        st.plotly_chart(u.feature_map_figure(maps, presenting), key=f"feature_map_{run.id}", config=charts.CONFIG)
-        before, after = maps["before"], maps["after"]
-        st.markdown(f"**Before training:** {esc(before['summary'])}  \n**After training:** {esc(after['summary'])}")
-        if config.unfreeze == 0 and not config.from_scratch:
-            st.info("In this run only the new head learned: the network itself stayed frozen, so it sees your "
-                    "examples exactly as before and the two maps are the same. Everything the head needed was "
-                    "already in the pretrained features. Runs that fine-tune blocks change the right-hand map.",
-                    icon=":material/lightbulb:")
-        st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
+with st.container(key="understand_features"):
+    st.header("The features already know", divider="gray")
+    thing = "picture" if kind == "image" else "sentence"
+    st.markdown(f"Every validation {thing} becomes a dot, placed by how the network sees it, **before** training on "
+                "your data and **after**. Point at a dot to see which one it is.")
+    if revealed("features", "Draw the feature maps", ":material/scatter_plot:",
+                "Passes every validation example through the network before and after training (a few seconds)."):
+        maps, message = u.feature_maps(run)
+        if message:
+            frame.error(message)
+        else:
+            st.plotly_chart(u.feature_map_figure(maps, presenting), key=f"feature_map_{run.id}",
+                            config=charts.CONFIG)
+            st.markdown(f"**Before training:** {esc(maps['before']['summary'])}  \n"
+                        f"**After training:** {esc(maps['after']['summary'])}")
+            if config.unfreeze == 0 and not config.from_scratch:
+                st.info("In this run only the new head learned: the network itself stayed frozen, so it sees your "
+                        "examples exactly as before and the two maps are the same. Everything the head needed was "
+                        "already in the pretrained features. Runs that fine-tune blocks change the right-hand map.",
+                        icon=":material/lightbulb:")
+            st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
 
 
 # ---------------------------------------------------------------- (d) how much data do I need?
 
-st.header("How much data do I need?", divider="gray")
-st.markdown("A new head is trained on only part of your training examples (a tenth, a quarter, a half, all), three "
-            "times each with a different random draw, and always checked on the same validation examples.")
-if revealed("curve", "Draw the learning curve", ":material/show_chart:",
-            "Twelve quick trainings of a new head on the pretrained network (seconds for small data)."):
-    points, message = u.learning_curve(run)
-    if message:
-        frame.error(message)
-    else:
-        st.plotly_chart(u.learning_curve_figure(points, presenting), key=f"learning_curve_{run.id}",
-                        config=charts.CONFIG)
-        said = u.learning_curve_sentence(points)
-        if said:
-            st.markdown(f"**{esc(said)}**")
-        st.caption(u.how_to_read("learning_curve"))
+with st.container(key="understand_curve"):
+    st.header("How much data do I need?", divider="gray")
+    st.markdown("A new head is trained on only part of your training examples (a tenth, a quarter, a half, all), "
+                "three times each with a different random draw, and always checked on the same validation examples.")
+    if revealed("curve", "Draw the learning curve", ":material/show_chart:",
+                "Twelve quick trainings of a new head on the pretrained network (seconds for small data)."):
+        points, message = u.learning_curve(run)
+        if message:
+            frame.error(message)
+        else:
+            st.plotly_chart(u.learning_curve_figure(points, presenting), key=f"learning_curve_{run.id}",
+                            config=charts.CONFIG)
+            said = u.learning_curve_sentence(points)
+            if said:
+                st.markdown(f"**{esc(said)}**")
+            st.caption(u.how_to_read("learning_curve") + few_checked())

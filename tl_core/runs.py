@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import events
 from .config import RunConfig
-from .standby import ensure_standby, hand_over, pid_alive, spawn_worker
+from .standby import hand_over, pid_alive, spawn_worker
 from .workspace import home, read_json, write_json
 
 HEARTBEAT_S = 2.0
@@ -120,7 +120,11 @@ def create_run(config: RunConfig) -> Run:
 
 
 def start_run(config: RunConfig) -> Run:
-    """Create a run and give it to a worker process (a warm one when ready); returns at once."""
+    """Create a run and give it to a worker process (a warm one when ready); returns at once.
+
+    The next warm worker is the app's to ask for (`standby.ensure_standby`) once no run is training:
+    starting it now would take CPU from this run while it imports.
+    """
     run = create_run(config)
     pid = hand_over(run.dir)
     if pid is None:
@@ -128,7 +132,6 @@ def start_run(config: RunConfig) -> Run:
     status = read_json(run.dir / "status.json", {})
     if status.get("pid") is None:  # the worker may already have written its own
         write_json(run.dir / "status.json", {**status, "pid": pid, "heartbeat": time.time()})
-    ensure_standby()
     return run
 
 

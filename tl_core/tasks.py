@@ -29,6 +29,7 @@ from .device import Runtime
 from .freeze import Plan
 from .inputs import augmenter, apply_augment, decode_images, normalize, tokenize, trim, views
 from .models.backbone import Backbone
+from .models.catalog import weights_identity
 from .runtime import run_frozen
 from .workspace import cache_dir, digest, load_tensors, save_tensors
 
@@ -61,6 +62,7 @@ class Task:
     plan: Plan
     path: str                                       # "cached features" | "cached prefix" | "full network"
     lengths: torch.Tensor | None = None             # text: tokens per example, for length-sorted batches
+    lightweight: bool = False                       # only a linear head on cached features trains
     info: dict = field(default_factory=dict)
 
     @property
@@ -140,7 +142,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
     prepare = lambda x: normalize(x, data_config)  # noqa: E731
     progress = _reporter(on_event, "The pretrained network looks at every picture once")
     model = backbone.model
-    model_key = digest(backbone.name, backbone.arch)
+    model_key = digest(backbone.name, backbone.arch, weights_identity(backbone.name))
     source_key = digest(decoded.key, model_key)
 
     def pooled_features() -> tuple[torch.Tensor, torch.Tensor]:
@@ -158,7 +160,8 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
         train_feats, val_feats = pooled_features()
         return Task(module=backbone.head, forward=lambda x, training: backbone.head(x[0]),
                     train_inputs=(train_feats,), train_labels=train_labels, val_inputs=(val_feats,),
-                    weight_decay=1e-4, frozen_batchnorm=True, path="cached features", info=cached_views, **common)
+                    weight_decay=1e-4, frozen_batchnorm=True, path="cached features", info=cached_views,
+                    lightweight=True, **common)
 
     if not plan.from_scratch:
         train_feats, _ = pooled_features()
@@ -235,7 +238,8 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
                   train_labels=labels[train_idx], **settings)
 
     def pooled_features() -> torch.Tensor:
-        key = digest(digest(texts), backbone.name, backbone.arch, backbone.preprocess, "text-features")
+        key = digest(digest(texts), backbone.name, backbone.arch, weights_identity(backbone.name), backbone.preprocess,
+                     "text-features")
         progress = _reporter(on_event, "The pretrained network reads every text once")
         return cached_tensor(key, lambda: text_features(model, tokens, lengths, runtime, on_batch=progress))
 
@@ -243,7 +247,7 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
         feats = pooled_features()
         return Task(module=backbone.head, forward=lambda x, training: backbone.head(x[0]),
                     train_inputs=(feats[train_idx],), val_inputs=(feats[val_idx],), weight_decay=1e-4,
-                    frozen_batchnorm=True, path="cached features", **common)
+                    frozen_batchnorm=True, path="cached features", lightweight=True, **common)
     if not plan.from_scratch:
         linear_probe(backbone.head, pooled_features()[train_idx], labels[train_idx])
 

@@ -7,6 +7,7 @@ blocks than for the new head, the best epoch kept, a stop flag checked every ste
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import math
@@ -133,7 +134,8 @@ class TrainingLoop:
     def run(self) -> TrainResult:
         task, config = self.task, self.config
         model = task.module.to(self.runtime.device)
-        optimizer = torch.optim.AdamW(task.param_groups(), weight_decay=task.weight_decay)
+        fused = self.runtime.device.type in ("cpu", "cuda")  # one kernel per step: 7x faster for MiniLM's 23 M
+        optimizer = torch.optim.AdamW(task.param_groups(), weight_decay=task.weight_decay, fused=fused)
         batch_size = max(1, min(config.batch_size, task.train_size // MIN_STEPS_PER_EPOCH))
         steps_per_epoch = math.ceil(task.train_size / batch_size)
         total_steps = task.epochs * steps_per_epoch
@@ -141,18 +143,30 @@ class TrainingLoop:
         scaler = torch.amp.GradScaler(enabled=self.runtime.dtype == torch.float16)
         self.emit(events.make(events.STARTED, **task.describe(), device=self.runtime.label,
                               epochs=task.epochs, steps=total_steps, batch_size=batch_size))
+        # A linear head on cached features is microseconds of work: bfloat16 and a second thread only add overhead.
+        autocast = contextlib.nullcontext if task.lightweight else self.runtime.autocast
+        threads = torch.get_num_threads()
+        if task.lightweight:
+            torch.set_num_threads(1)
+        try:
+            return self._epochs(task, model, optimizer, scheduler, scaler, autocast, batch_size, total_steps)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _epochs(self, task, model, optimizer, scheduler, scaler, autocast, batch_size: int, total_steps: int):
+        config = self.config
         best = {"epoch": 0, "accuracy": -1.0, "state": None}
-        step, since_better = 0, 0
-        window_start, window_samples, last_progress = time.time(), 0, 0.0
+        step, since_better, last_progress = 0, 0, 0.0
         generator = torch.Generator().manual_seed(config.seed)
         for epoch in range(1, task.epochs + 1):
+            window_start, window_samples = time.time(), 0  # the rate counts training steps, not validation
             model.train()
             if task.frozen_batchnorm:
                 keep_batchnorm_frozen(model)
             losses = []
             for batch in task.train_batches(batch_size, generator):
                 inputs, labels = task.to_device(batch, self.runtime.device)
-                with self.runtime.autocast():
+                with autocast():
                     logits = task.forward(inputs, True)
                 loss = F.cross_entropy(logits.float(), labels)
                 if not torch.isfinite(loss):

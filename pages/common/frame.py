@@ -123,22 +123,43 @@ def _sidebar(project: dict | None) -> None:
         if run_id and RUN_ID.match(run_id):
             st.markdown(f"**Current run:** `{run_id}`")
         st.divider()
-        st.toggle("Presenter mode", key="present", bind="query-params",
-                  help="For a projector: bigger text and charts, and advanced settings tucked away.")
-        if presenting():
-            st.html(_PRESENTER_CSS)
+        _presenter_toggle()
         st.caption("Everything stays on this computer: your data, your models, your runs.")
 
 
 def presenting() -> bool:
-    """Whether presenter mode is on (the sidebar toggle; kept in the URL as ?present=true)."""
-    return bool(st.session_state.get("present"))
+    """Whether presenter mode is on (the sidebar toggle; kept in the URL as ?present=1)."""
+    return bool(st.session_state.get("presenter"))
 
 
-# Presenter mode: the main area drawn larger (text and charts alike), and the Train step's
-# "Advanced settings" (the expander that holds the learning rate) hidden; its values still apply.
+def _presenter_toggle() -> None:
+    """The toggle, kept in session state and in the URL, so other steps, a refresh or a shared link keep it.
+
+    The choice lives under its own key: each page's toggle is a new widget that would start off again.
+    Not `bind="query-params"` either: a bound parameter makes `st.query_params.clear()` (a new project) fail.
+    """
+    if "presenter" not in st.session_state:  # a new session (a refresh, a shared link): the URL says
+        st.session_state["presenter"] = st.query_params.get("present") == "1"
+    st.session_state["present"] = presenting()
+    st.toggle("Presenter mode", key="present", on_change=_remember_presenter,
+              help="For a projector: bigger text and charts, and advanced settings tucked away.")
+    if presenting():
+        st.html(_PRESENTER_CSS)
+        if st.query_params.get("present") != "1":  # page links and a new project drop it
+            st.query_params["present"] = "1"
+    elif "present" in st.query_params:
+        del st.query_params["present"]
+
+
+def _remember_presenter() -> None:
+    st.session_state["presenter"] = st.session_state["present"]
+
+
+# Presenter mode: every text a quarter larger (Streamlit sizes text in rem; CSS zoom would push Plotly charts
+# past the page's edge, so the Understand step's charts grow by themselves), and the Train step's
+# "Advanced settings" (the expander holding the learning rate) hidden; its values still apply.
 _PRESENTER_CSS = """<style>
-[data-testid="stMainBlockContainer"] {zoom: 1.25;}
+html {font-size: 20px;}
 [data-testid="stExpander"]:has(.st-key-lr) {display: none;}
 </style>"""
 

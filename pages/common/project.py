@@ -150,8 +150,9 @@ def stamp(path: Path | None) -> tuple:
         return (str(path), info.st_size, info.st_mtime_ns)
     paths = sorted(p for p in path.rglob("*") if p.is_file())
     files = [p.stat() for p in paths]
-    names = hash(tuple(str(p.relative_to(path)) for p in paths))  # a renamed class moves files, changing no size or time
-    return (str(path), len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0), names)
+    names = hash(tuple(str(p.relative_to(path)) for p in paths))  # renaming a class changes no size or time
+    return (str(path), len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0),
+            names)
 
 
 # ---------------------------------------------------------------- short descriptions for the sidebar

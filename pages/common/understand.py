@@ -75,10 +75,9 @@ def _pick(examples: list, mistakes: list[dict], count: int, key) -> list:
             picked.append(e)
     labels = sorted({e.label for e in examples})
     queues = {label: [e for e in examples if e.label == label and e not in picked] for label in labels}
-    while len(picked) < count and any(queues.values()):
-        for label in labels:
-            if queues[label] and len(picked) < count:
-                picked.append(queues[label].pop(0))
+    while len(picked) < count and any(queues.values()):  # the class shown least so far goes next
+        label = min((lab for lab in labels if queues[lab]), key=lambda lab: sum(p.label == lab for p in picked))
+        picked.append(queues[label].pop(0))
     return picked
 
 
@@ -172,9 +171,9 @@ def words(run, text: str) -> engine.Outcome:
 
 
 _WORDS_STYLE = """<style>
-.tl-words {font-size: 1.15rem; line-height: 2.1; font-family: sans-serif;}
+.tl-words {font-size: 1.15rem; line-height: 2.1;}
 .tl-words .tl-w {padding: 2px 3px; border-radius: 4px; color: #111827;}
-.tl-key {font-size: 0.85rem; color: #4b5563; font-family: sans-serif;}
+.tl-key {font-size: 0.85rem; color: #4b5563;}
 </style>"""
 
 

@@ -57,7 +57,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def bomb_png() -> bytes:
-    """A valid 100-byte PNG header declaring 30000 x 30000 pixels (900 MP): a decompression bomb."""
+    """A valid PNG of under 100 bytes that declares 30000 x 30000 pixels (900 MP): a decompression bomb."""
     header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
             + _png_chunk(b"IEND", b""))
@@ -194,7 +194,8 @@ def test_a_bad_zip_gets_a_sentence_and_the_zip_in_use_stays(app, home, bad, sent
 
 LATIN1 = ("text,label\n" + "".join(f'"{t}",{label}\n' for t, label in [
     ("Très bon café", "positive"), ("Crème brûlée parfaite", "positive"), ("Génial, à refaire", "positive"),
-    ("Service lent, déçu", "negative"), ("Pâtes froides", "negative"), ("À éviter", "negative")])).encode("latin-1")
+    ("Service lent, déçu", "negative"), ("Pâtes froides", "negative"), ("À éviter", "negative"),
+])).encode("latin-1")
 SEMICOLON = ("text;label\nGreat food, really;pos\nLovely staff, quick;pos\nSo good;pos\n"
              "Awful, cold soup;neg\nNever again;neg\nRude, slow;neg\n").encode()
 ONE_CLASS = b"text,label\nGreat,pos\nGood,pos\nNice,pos\nFine,pos\n"

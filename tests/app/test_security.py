@@ -8,10 +8,7 @@ entities. tests/e2e/test_sessions.py checks the same in a real browser (no dialo
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import tomllib
 
 import pytest
@@ -123,13 +120,14 @@ def hostile(tmp_path_factory) -> dict:
             folder.mkdir(parents=True)
             for path in sorted((HYMENOPTERA / split / label).glob("*.jpg"))[:4]:
                 (folder / path.name).symlink_to(path)
-    env = {**os.environ, "TRANSFERLAB_HOME": str(base / "home")}
-    done = subprocess.run([sys.executable, "-m", "tl_core.cli", "train", str(base / "data"), "--epochs", "1",
-                           "--batch-size", "128", "--name", SCRIPT], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr  # a batch larger than the data trains fine
-    run = next((base / "home" / "runs").iterdir())
-    return {"home": base / "home", "run": run.name, "data": base / "data"}
+    with pytest.MonkeyPatch.context() as patch:  # trained in this process, which has paid the imports already
+        patch.setenv("TRANSFERLAB_HOME", str(base / "home"))
+        from tl_core.config import RunConfig
+        from tl_core.runs import create_run, run_worker
+
+        run = create_run(RunConfig(data=str(base / "data"), epochs=1, batch_size=128, name=SCRIPT))
+        assert run_worker(run.dir) == 0, (run.dir / "events.jsonl").read_text()  # a batch larger than the data
+    return {"home": base / "home", "run": run.id, "data": base / "data"}
 
 
 @pytest.fixture

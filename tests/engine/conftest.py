@@ -35,6 +35,16 @@ def link_photos(root: Path, layout: dict[str, dict[str, int]]) -> Path:
     return root
 
 
+def from_start(events: list[dict]) -> list[dict]:
+    """The events from `started` on. Before it come only `preparing` (reading pictures, the frozen network's
+    pass, each with text and done <= total) and `note` events; a run refused at once has none of them."""
+    start = next((i for i, e in enumerate(events) if e["event"] not in ("preparing", "note")), len(events))
+    for event in events[:start]:
+        if event["event"] == "preparing":
+            assert event["text"] and 0 <= event["done"] <= event["total"], event
+    return events[start:]
+
+
 def wait_for(predicate, timeout: float, what: str, every: float = 0.1):
     """Poll until predicate() is truthy and return its value; fail naming `what` after `timeout` seconds."""
     deadline = time.time() + timeout

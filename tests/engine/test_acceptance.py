@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CLI, HYMENOPTERA, YELP
+from .conftest import CLI, HYMENOPTERA, YELP, from_start
 
 
 def cli_train(*args: str, home: Path) -> list[dict]:
-    """`transferlab train ... --json`: every stdout line must be one JSON event."""
+    """`transferlab train ... --json`: every stdout line must be one JSON event; the events from `started` on."""
     out = subprocess.run([str(CLI), "train", *args, "--json"], capture_output=True, text=True, timeout=600,
                          env={**os.environ, "TRANSFERLAB_HOME": str(home)})
     assert out.returncode == 0, out.stderr[-3000:]
-    return [json.loads(line) for line in out.stdout.splitlines()]
+    return from_start([json.loads(line) for line in out.stdout.splitlines()])
 
 
 def _check_finished(events: list[dict], home: Path, record_property) -> dict:
@@ -38,7 +38,7 @@ def _check_finished(events: list[dict], home: Path, record_property) -> dict:
 def test_head_only_on_hymenoptera_reaches_92_percent(tmp_path, record_property):
     events = cli_train(str(HYMENOPTERA), "--unfreeze", "0", home=tmp_path)
     assert events[0]["path"] == "cached features" and events[0]["val_examples"] == 153
-    assert events[0]["train_examples"] == 2 * 245  # each photo and its mirror image
+    assert events[0]["train_examples"] == 245 and events[0]["views_per_example"] == 2  # and its mirror image
     assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] >= 0.92
 
 

@@ -70,9 +70,12 @@ def test_plan_for_does_not_touch_the_model(backbone):
 
 def test_describe_reads_as_a_share():
     backbone = wrap_timm(timm.create_model("test_resnet", pretrained=False, num_classes=2), "test_resnet")
-    plan = apply_plan(backbone, 0)
-    assert plan.describe() == f"trainable: {plan.trainable:,} of {plan.total / 1e6:.1f} M parameters " \
-                              f"({plan.trainable / plan.total:.0%})"
+    head = apply_plan(backbone, 0)
+    assert head.trainable / head.total < 0.01
+    assert head.describe() == f"trainable: {head.trainable:,} of {head.total / 1e6:.1f} M parameters (less than 1%)"
+    everything = apply_plan(backbone, ALL)
+    assert everything.describe() == f"trainable: {everything.total / 1e6:.1f} M of {everything.total / 1e6:.1f} M " \
+                                    "parameters (100%)"
 
 
 def test_frozen_batchnorm_stays_in_eval_mode_and_keeps_its_statistics():

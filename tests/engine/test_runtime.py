@@ -31,7 +31,7 @@ def test_onnx_runtime_matches_torch_float32(features_of, val_photos, workspace, 
     def no_export(*args):
         raise AssertionError("the cached ONNX graph should have been reused")
 
-    monkeypatch.setattr(runtime_module, "_export", no_export)
+    monkeypatch.setattr(runtime_module, "export_onnx", no_export)
     assert torch.equal(features_of(images, "lite0-features"), fast)
 
 

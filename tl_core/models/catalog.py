@@ -97,6 +97,15 @@ def is_local_weights(name: str) -> bool:
     return Path(name.split(":", 1)[-1]).expanduser().exists()
 
 
+def weights_identity(name: str) -> object:
+    """What names a model's weights in cache keys: local files change in place, catalogue weights do not."""
+    if not name or not is_local_weights(name):
+        return name
+    path = Path(name.split(":", 1)[-1]).expanduser()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+
+
 def hub_reachable(timeout: float = 2.0) -> bool:
     """A quick look before a download: the hub client would otherwise retry for about a minute."""
     import os

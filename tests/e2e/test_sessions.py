@@ -1,0 +1,347 @@
+"""Several people, and faults, in a real browser: two sessions at once, a killed worker, a restarted server.
+
+The module runs its own Streamlit server (it is stopped and started again in one test) on a private
+TRANSFERLAB_HOME. Projects a test does not need to build through the page are written to disk the way
+the Welcome and Data steps write them, and opened by URL, which is how a reload reconnects anyway.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-artifacts" / "screenshots"
+
+HYMENOPTERA = Path("/work/shared/datasets/hymenoptera_data")
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+
+# ---------------------------------------------------------------- a server this module can restart
+
+class Server:
+    """`streamlit run app.py` on a fixed port and home, so it can be stopped and started again."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        # As users run it: with a warm standby worker, so a run after the first starts without the imports.
+        env = {**os.environ, "TRANSFERLAB_HOME": str(self.home), "TRANSFERLAB_STANDBY": "1", "PYTHONUNBUFFERED": "1"}
+        log = open(self.home / "server.log", "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"streamlit did not start: {(self.home / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        """Stop the app server only: training workers run in their own sessions and go on."""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("sessions-home")
+    server = Server(home)
+    server.start()
+    yield server
+    server.stop()
+    # Nothing outlives the tests: workers still training, and the standby worker waiting for a run.
+    pids = [read(run / "status.json").get("pid") for run in runs(home)
+            if read(run / "status.json").get("state") in ("queued", "running")]
+    pids += [int(marker.stem) for marker in (home / "standby").glob("*.*") if marker.stem.isdigit()]
+    for pid in filter(None, pids):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@pytest.fixture
+def context(browser, app_server, request):
+    """A new browser context per call: its own cookies and storage, so its own Streamlit session."""
+    made = []
+
+    def new():
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        page.set_default_timeout(30_000)
+        page.dialogs = []  # any alert() that fires would land here
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        made.append(ctx)
+        return page
+
+    yield new
+    for number, ctx in enumerate(made, start=1):
+        if getattr(request.node, "failed_call", False):  # what each session showed when the test failed
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            name = request.node.name.removeprefix("test_")
+            for page in ctx.pages:
+                page.screenshot(path=str(SHOTS / f"sessions-{name}-{number}-FAILED.png"))
+        ctx.close()
+
+
+# ---------------------------------------------------------------- small helpers
+
+def read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def runs(home: Path) -> list[Path]:
+    folder = home / "runs"
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def epochs_done(run: Path) -> int:
+    try:
+        lines = (run / "events.jsonl").read_text().splitlines()
+    except OSError:
+        return 0
+    return sum(1 for line in lines if '"event": "epoch"' in line)
+
+
+def wait_until(condition, timeout: float, what: str, step: float = 0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def text(page, value: str, timeout: float = 30_000):
+    locator = page.get_by_text(value, exact=False).first
+    locator.wait_for(state="visible", timeout=timeout)
+    return locator
+
+
+def wait_for_rerun(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] button')",
+                           timeout=60_000)
+
+
+def photos(label: str, start: int, count: int = 8) -> list[str]:
+    return [str(p) for p in sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[start:start + count]]
+
+
+def disk_project(home: Path, per_class: int = 6) -> str:
+    """A picture project with linked photos, as the Welcome and Data steps leave it; returns its id."""
+    project_id = os.urandom(8).hex()
+    folder = home / "projects" / project_id
+    for label in ("ants", "bees"):
+        (folder / "photos" / label).mkdir(parents=True)
+        for path in photos(label, 20, per_class):
+            (folder / "photos" / label / Path(path).name).symlink_to(path)
+    (folder / "project.json").write_text(json.dumps({
+        "id": project_id, "kind": "image", "created": time.time(), "model": "efficientnet_lite0", "source": "photos",
+        "classes": [{"uid": "c0000001", "name": "ants"}, {"uid": "c0000002", "name": "bees"}],
+        "typed": {}, "table_file": None, "text_column": None, "label_column": None}))
+    return project_id
+
+
+def set_epochs(page, epochs: int) -> None:
+    box = page.get_by_role("spinbutton", name="Epochs (0 = automatic)")
+    box.fill(str(epochs))
+    box.press("Enter")
+    wait_for_rerun(page)
+
+
+def start_training(page) -> str:
+    """Click Start; the new run's id once it is in the URL."""
+    before = page.url
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function("old => location.href !== old && /[?&]run=/.test(location.search)", arg=before)
+    return page.evaluate("() => new URLSearchParams(location.search).get('run')")
+
+
+def photo_project_through_the_page(page, url: str, names: tuple[str, str], start: int) -> None:
+    """Welcome -> Model -> Data, naming both classes and uploading 8 photos to each."""
+    page.goto(url)
+    page.get_by_role("button", name="Start a picture project").click()
+    text(page, "available offline")
+    page.get_by_role("button", name="Next: add your data").click()
+    text(page, "How do you want to add examples?")
+    for index, (name, label) in enumerate(zip(names, ("ants", "bees")), start=1):
+        box = page.get_by_label(f"Name of class {index}", exact=True)
+        box.fill(name)
+        box.press("Enter")
+        wait_for_rerun(page)
+        (page.locator('[data-testid="stFileUploader"]').filter(has_text=f"Add photos of {name}")
+         .locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photos(label, start)))
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')]"
+            ".filter(e => e.innerText.includes('8 photos in this class')).length >= n", arg=index, timeout=60_000)
+        wait_for_rerun(page)
+    text(page, "Your data is ready for training.", timeout=60_000)
+
+
+def runs_table(page) -> list[str]:
+    """The cells of the All runs table (drawn on a canvas; its accessible copy holds the text)."""
+    text(page, "Compare runs")
+    cells = page.locator('[data-testid="stDataFrame"] [role="gridcell"]')
+    cells.first.wait_for(state="attached")
+    return cells.all_inner_texts()
+
+
+def started(run: Path) -> str:
+    """A run's start time as the All runs table shows it."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(read(run / "status.json")["created"]))
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on this port, from /proc/net/tcp and tcp6."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+# ---------------------------------------------------------------- the tests
+
+def test_two_sessions_train_through_the_queue_and_see_only_their_own_data(context, app_server):
+    a, b = context(), context()
+    photo_project_through_the_page(a, app_server.url, (IMG, "bees"), start=0)
+    photo_project_through_the_page(b, app_server.url, (SCRIPT, "apis"), start=8)
+    text(b, f"Saved and trained as '{SCRIPT.replace('/', '_')}'")
+
+    for page, epochs in ((a, 40), (b, 2)):  # the first run long enough that the second must wait for it
+        page.get_by_role("button", name="Next: train your model").click()
+        text(page, "Layers to fine-tune")
+        set_epochs(page, epochs)
+    run_a = start_training(a)
+    run_b = start_training(b)  # a second later
+    text(b, "Waiting for its turn: 1 run is ahead of this one", timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    b.screenshot(path=str(SHOTS / "sessions-queued.png"))
+    for page in (a, b):
+        text(page, "Training finished in", timeout=150_000)
+
+    home = app_server.home
+    configs = {run: read(home / "runs" / run / "config.json") for run in (run_a, run_b)}
+    assert configs[run_a]["extra"]["project"] != configs[run_b]["extra"]["project"]
+    assert read(home / "runs" / run_a / "status.json")["state"] == "finished"
+    assert read(home / "runs" / run_b / "status.json")["state"] == "finished"
+    # Each project holds only its own uploads, and each page names only its own classes.
+    for run, names, start in ((run_a, (IMG, "bees"), 0), (run_b, (SCRIPT.replace("/", "_"), "apis"), 8)):
+        folder = Path(configs[run]["data"])
+        assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+        for name, label in zip(names, ("ants", "bees")):
+            assert sorted(p.name for p in (folder / name).iterdir()) == sorted(Path(p).name
+                                                                                for p in photos(label, start))
+    for page, own, other in ((a, IMG, SCRIPT), (b, SCRIPT, IMG)):
+        page.get_by_role("link", name="3 · Data").click()
+        text(page, "16 photos in 2 classes")
+        text(page, f"Add photos of {own}")  # the literal text, not markup
+        assert page.get_by_text(other, exact=False).count() == 0
+
+    # Script injection: the class name is text on the results page too (table, confusion matrix, gallery).
+    a.get_by_role("link", name="5 · Results").click()
+    text(a, "What gets confused with what")
+    a.wait_for_timeout(1_500)
+    assert a.locator(".js-plotly-plot text", has_text=IMG).count() >= 1
+    assert a.locator('img[src="x"]').count() == 0
+    a.screenshot(path=str(SHOTS / "sessions-results-hostile-name.png"))
+    assert a.dialogs == [] and b.dialogs == []
+
+
+def test_a_worker_killed_mid_run_shows_interrupted_and_the_next_run_works(context, app_server):
+    page = context()
+    project = disk_project(app_server.home)
+    page.goto(f"{app_server.url}/train?project={project}")
+    text(page, "Layers to fine-tune")
+    set_epochs(page, 300)
+    run_id = start_training(page)
+    run = app_server.home / "runs" / run_id
+    wait_until(lambda: epochs_done(run) >= 1, 90, "the run's first epoch")
+    pid = read(run / "status.json")["pid"]
+    os.kill(pid, signal.SIGKILL)
+
+    text(page, "Training was interrupted (its process ended unexpectedly). Start it again.", timeout=20_000)
+    page.get_by_role("button", name="Stop training").wait_for(state="detached", timeout=10_000)
+    assert read(run / "status.json")["state"] == "interrupted"
+    page.screenshot(path=str(SHOTS / "sessions-worker-killed.png"))
+
+    set_epochs(page, 2)
+    again = start_training(page)
+    assert again != run_id
+    text(page, "Training finished in", timeout=120_000)
+    assert read(app_server.home / "runs" / again / "status.json")["state"] == "finished"
+    assert read(run / "status.json")["state"] == "interrupted"  # the old run stays as it ended
+
+
+def test_a_server_restart_during_a_run_loses_nothing(context, app_server):
+    assert listening_addresses(app_server.port) == {"0100007F"}  # 127.0.0.1 only (little-endian hex)
+    page = context()
+    project = disk_project(app_server.home)
+    page.goto(f"{app_server.url}/train?project={project}")
+    text(page, "Layers to fine-tune")
+    set_epochs(page, 50)
+    run_id = start_training(page)
+    run = app_server.home / "runs" / run_id
+    wait_until(lambda: epochs_done(run) >= 1, 90, "the run's first epoch")
+    earlier = runs(app_server.home)
+
+    app_server.stop()
+    app_server.start()
+    assert listening_addresses(app_server.port) == {"0100007F"}
+
+    page = context()  # a new session after the restart
+    page.goto(f"{app_server.url}/runs")
+    cells = runs_table(page)
+    assert runs(app_server.home) == earlier and all(started(run) in cells for run in earlier)
+    page.goto(f"{app_server.url}/train?run={run_id}")
+    text(page, "You can leave this page or reload it")
+    ended = page.get_by_text("Training finished in").or_(page.get_by_text("Training was interrupted"))
+    ended.first.wait_for(state="visible", timeout=120_000)
+    assert read(run / "status.json")["state"] in ("finished", "interrupted")
+    assert page.get_by_role("button", name="Stop training").count() == 0
+    page.screenshot(path=str(SHOTS / "sessions-after-restart.png"))
+
+    page.goto(f"{app_server.url}/runs")  # every run there was, none of them still "training"
+    cells = runs_table(page)
+    assert all(started(run) in cells for run in earlier)
+    shown = [c for c in cells if c in ("waiting", "training", "finished", "interrupted", "failed", "stopped")]
+    assert len(shown) == len(earlier) and not {"waiting", "training"} & set(shown), cells
+    states = {p.name: read(p / "status.json").get("state") for p in runs(app_server.home)}
+    assert not {"queued", "running"} & set(states.values()), states
