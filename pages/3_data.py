@@ -144,9 +144,13 @@ def take_uploads(uid: str, key: str) -> None:
     """
     value = st.session_state.get(key)
     files = value if isinstance(value, list) else [value] if value is not None else []
+    # A slow redraw can deliver the same uploader's files twice; each upload is saved once.
+    saved = st.session_state.setdefault("saved_uploads", set())
+    files = [f for f in files if f.file_id not in saved]
     cls = next((c for c in project["classes"] if c["uid"] == uid), None)
     if cls is None or not files:
         return
+    saved.update(f.file_id for f in files)
     from tl_core.data import save_uploads
 
     named = [(f"webcam {time.strftime('%Y-%m-%d %H.%M.%S')}.jpg" if key.startswith("cam_") else f.name, f.getvalue())

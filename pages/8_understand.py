@@ -209,7 +209,8 @@ with st.container(key="understand_looks"):
                                        f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \n"
                                        f"That is {verdict}.")
                         if card["correct"]:
-                            about.caption("So the evidence for the right answer is the map of its answer.")
+                            about.caption("Since it was right, this one map also shows the evidence for the true "
+                                          "class.")
                         about.caption(esc(card["name"]))
                         picture.caption("The picture, as the model saw it")
                         picture.image(card["picture"], width="stretch")

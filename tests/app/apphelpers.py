@@ -1,6 +1,8 @@
 """Helpers the AppTests share: open a step, make a project on disk, build uploads."""
 from __future__ import annotations
 
+from pages.common.frame import STEPS
+
 import io
 import re
 import json
@@ -8,12 +10,9 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HYMENOPTERA = Path("/work/shared/datasets/hymenoptera_data")
-YELP = Path("/work/shared/datasets/sentences/yelp_labelled.txt")
-PAGES = {
-    "welcome": "pages/1_welcome.py", "model": "pages/2_model.py", "data": "pages/3_data.py",
-    "train": "pages/4_train.py", "results": "pages/5_results.py", "try": "pages/6_try.py", "runs": "pages/7_runs.py",
-}
+HYMENOPTERA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hymenoptera_data"
+YELP = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sentences" / "yelp_labelled.txt"
+PAGES = {step.slug: step.path for step in STEPS}
 
 
 def open_page(at, step: str, **params):

@@ -11,8 +11,8 @@ def test_app_starts_on_welcome_with_step_indicator(app):
     assert "Teach a computer to sort" in at.title[0].value
     assert [b.label for b in at.button] == ["Start a picture project", "Start a text project"]
     links = [link.label for link in at.page_link]
-    assert len(links) == 7 and links[0] == "**1 · Welcome**" and links[3] == "4 · Train"
-    assert "Step 1 of 7" in at.get("progress")[0].proto.text
+    assert len(links) == 8 and links[0] == "**1 · Welcome**" and links[3] == "4 · Train"
+    assert "Step 1 of 8" in at.get("progress")[0].proto.text
     assert "No project yet" in texts(at)
 
 

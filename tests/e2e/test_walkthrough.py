@@ -13,8 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-HYMENOPTERA = Path("/work/shared/datasets/hymenoptera_data")
-YELP = Path("/work/shared/datasets/sentences/yelp_labelled.txt")
+HYMENOPTERA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hymenoptera_data"
+YELP = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sentences" / "yelp_labelled.txt"
 
 VAL_ACCURACY_POINTS = """() => {
   let n = 0;
