@@ -59,16 +59,14 @@ def rename(uid: str) -> None:
         return
     old_folder = projects.class_folder(project, cls["name"])
     new_folder = projects.class_folder(project, new)
-    if any(projects.class_folder(project, c["name"]) == new_folder for c in project["classes"] if c["uid"] != uid):
-        problem = f"The name '{new}' is too close to another class; use a different one."  # same folder on disk
-        st.session_state["class_problem"] = problem
+    moving = old_folder.is_dir() and old_folder != new_folder
+    # Names that differ only in characters a folder cannot hold ("a/b", "a_b") would share one folder.
+    shared = any(projects.class_folder(project, c["name"]) == new_folder for c in project["classes"] if c["uid"] != uid)
+    if shared or (moving and new_folder.exists()):
+        st.session_state["class_problem"] = f"The name '{new}' is too close to another class; use a different one."
         st.session_state[f"name_{uid}"] = cls["name"]
         return
-    if old_folder.is_dir() and old_folder != new_folder:
-        if new_folder.exists():
-            st.session_state["class_problem"] = f"The name '{new}' is too close to another class; use a different one."
-            st.session_state[f"name_{uid}"] = cls["name"]
-            return
+    if moving:
         old_folder.rename(new_folder)
     if project["source"] == "typed" and cls["name"] in project.get("typed", {}):
         project["typed"][new] = project["typed"].pop(cls["name"])
@@ -169,7 +167,8 @@ def take_uploads(uid: str, key: str) -> None:
         one = len(broken) == 1
         listed = "; ".join(f"{path.name} ({reason})" for path, reason in broken)
         st.session_state["class_note"] = (f"{len(broken)} {'file was' if one else 'files were'} not added to "
-                                          f"'{cls['name']}' because {'it' if one else 'they'} cannot be read: {listed}.")
+                                          f"'{cls['name']}' because {'it' if one else 'they'} cannot be read: "
+                                          f"{listed}.")
     st.session_state[f"inbox_{uid}"] = st.session_state.get(f"inbox_{uid}", 0) + 1
 
 
@@ -233,7 +232,7 @@ def take_zip() -> None:
         return
     staging = target.with_name("zip-new")  # unpacked beside the zip in use, which stays until this one works
     shutil.rmtree(staging, ignore_errors=True)
-    data, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=staging)
+    unpacked, message = engine.attempt("unpacking the zip file", load_image_zip, upload.getvalue(), extract_to=staging)
     if message:
         shutil.rmtree(staging, ignore_errors=True)
         st.session_state["zip_problem"] = f"{upload.name} was not used: {message}"
@@ -241,7 +240,7 @@ def take_zip() -> None:
     # Members refused while unpacking (unsafe paths, links, nested zips) are not on disk, so the report
     # made from the folder cannot list them: keep them to say so.
     on_disk = {str(p.relative_to(staging)) for p in staging.rglob("*")}
-    project["zip_left_out"] = [[s.name, s.reason] for s in data.skipped if s.name not in on_disk]
+    project["zip_left_out"] = [[s.name, s.reason] for s in unpacked.skipped if s.name not in on_disk]
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     project["zip_name"] = upload.name
@@ -271,9 +270,8 @@ def zip_source() -> None:
 
 def take_table() -> None:
     """Callback of the table uploader: keep the file in the project; the columns are chosen afresh."""
-    from tl_core.data.names import safe_component
-
     from tl_core.data import table_columns
+    from tl_core.data.names import safe_component
 
     upload = st.session_state.get("table_up")
     if upload is None:

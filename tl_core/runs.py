@@ -86,7 +86,7 @@ class Run:
         return (self.dir / "model.safetensors").exists()
 
     def created(self) -> float:
-        return read_json(self.dir / "status.json", {}).get("created", 0.0)
+        return (read_json(self.dir / "status.json") or {}).get("created", 0.0)
 
     def queue_position(self) -> int:
         """0 = training now (or next); n = n runs ahead of it."""
@@ -206,7 +206,7 @@ def run_worker(run_dir: Path, echo: events.EventSink = events.ignore) -> int:
             emit(events.make(events.CANCELLED, best_epoch=0, best_val_accuracy=None))
             status.end(state="cancelled", message="Stopped before it started.")
             return 0
-        status.set(state="running", started=time.time())
+        status.set(state="running", started=time.time(), position=0)
         try:
             result = train(run.config, emit, run.stop_requested, run.dir)
         except TrainingFailed as err:

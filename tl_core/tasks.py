@@ -143,7 +143,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
     progress = _reporter(on_event, "The pretrained network looks at every picture once")
     model = backbone.model
     model_key = digest(backbone.name, backbone.arch, weights_identity(backbone.name))
-    source_key = digest(decoded.key, model_key)
+    source_key = digest(decoded.key, model_key, runtime.label)  # bfloat16 features are not float32 features
 
     def pooled_features() -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen pretrained features of the training views and of val, cached across runs."""
@@ -239,7 +239,7 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
 
     def pooled_features() -> torch.Tensor:
         key = digest(digest(texts), backbone.name, backbone.arch, weights_identity(backbone.name), backbone.preprocess,
-                     "text-features")
+                     runtime.label, "text-features")
         progress = _reporter(on_event, "The pretrained network reads every text once")
         return cached_tensor(key, lambda: text_features(model, tokens, lengths, runtime, on_batch=progress))
 

@@ -31,6 +31,7 @@ from .workspace import cache_dir, digest, write_json
 
 PROGRESS_EVERY_S = 0.5   # progress events at most this often: a UI polls, it does not need every step
 MIN_STEPS_PER_EPOCH = 4  # tiny datasets get smaller batches rather than one step per epoch
+SAVE_EVERY_EPOCH_AFTER_S = 10.0  # epochs longer than this save the best model as soon as it improves
 
 
 class TrainingFailed(RuntimeError):
@@ -118,8 +119,8 @@ def check_settings(config: RunConfig) -> None:
     if config.epochs < 0 or config.epochs > 1000:
         raise DataError(f"Epochs must be between 1 and 1000 (or 0 for automatic), not {config.epochs}.")
     if config.lr < 0 or config.lr > 1:
-        raise DataError(f"A learning rate of {config.lr} is out of range: use a value between 0.00001 and 0.1 "
-                        "(or 0 for automatic).")
+        raise DataError(f"A learning rate of {config.lr} is out of range: use a value above 0 and at most 1 "
+                        "(typical: 0.0001 to 0.01), or 0 for automatic.")
     if config.batch_size < 1:
         raise DataError("Batch size must be at least 1.")
     if not 0 < config.val_split <= 0.9:
@@ -160,6 +161,7 @@ class TrainingLoop:
         generator = torch.Generator().manual_seed(config.seed)
         for epoch in range(1, task.epochs + 1):
             window_start, window_samples = time.time(), 0  # the rate counts training steps, not validation
+            epoch_start = window_start
             model.train()
             if task.frozen_batchnorm:
                 keep_batchnorm_frozen(model)
@@ -196,6 +198,8 @@ class TrainingLoop:
             if val_acc > best["accuracy"]:
                 best = {"epoch": epoch, "accuracy": val_acc, "state": _snapshot(model), "probs": probs}
                 since_better = 0
+                if self.run_dir is not None and time.time() - epoch_start > SAVE_EVERY_EPOCH_AFTER_S:
+                    task.save(self.run_dir)  # slow epochs: a killed worker still leaves its best model behind
             else:
                 since_better += 1
             if config.early_stop and since_better >= config.early_stop:

@@ -305,7 +305,7 @@ def test_zero_epochs_automatic_rate_and_a_batch_larger_than_the_data_start_a_run
 
 
 @pytest.mark.parametrize("field, value, sentence", [
-    ("lr", 100.0, "A learning rate of 100.0 is out of range: use a value between 0.00001 and 0.1"),
+    ("lr", 100.0, "A learning rate of 100.0 is out of range: use a value above 0 and at most 1"),
     ("epochs", -1, "Epochs must be between 1 and 1000 (or 0 for automatic), not -1."),
     ("batch_size", 0, "Batch size must be at least 1."),
     ("unfreeze", -5, "'unfreeze' must be 0 or more (or -1 for all), not -5."),
@@ -322,3 +322,25 @@ def test_a_setting_the_engine_refuses_reaches_the_page_as_a_sentence(app, home, 
     at = open_page(app, "train", project=project["id"], run=run.id)
     plain(at)
     assert f"Training failed: {sentence}" in errors(at)[-1]
+
+
+# ---------------------------------------------------------------- damaged run folders
+
+def test_a_run_with_a_damaged_settings_file_is_named_and_the_others_are_listed(app, home):
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+
+    good = create_run(RunConfig(data=str(home / "photos"), name="good run"))
+    damaged = home / "runs" / "20200101-000000-dead"
+    damaged.mkdir()
+    (damaged / "config.json").write_text('{"data": "/x", "mod')  # cut short, e.g. copied from a full disk
+    at = open_page(app, "runs")
+    said = plain(at)
+    assert "1 run is left out of this list because its settings file cannot be read" in said
+    assert list(at.dataframe[0].value["run"]) == [good.id]
+    for step in ("train", "results", "try"):
+        plain(open_page(app, step, run=damaged.name))
+
+    (good.dir / "config.json").unlink()  # now no run can be read: a sentence, not an empty table
+    at = open_page(app, "runs")
+    assert "1 run is left out of this list" in plain(at) and not at.dataframe

@@ -84,8 +84,9 @@ def app_server(tmp_path_factory):
     pids += [int(marker.stem) for marker in (home / "standby").glob("*.*") if marker.stem.isdigit()]
     for pid in filter(None, pids):
         try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            if b"tl_core.cli\x00worker" in Path(f"/proc/{pid}/cmdline").read_bytes():  # ours, not a reused pid
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
             pass
 
 
@@ -335,7 +336,7 @@ def test_a_server_restart_during_a_run_loses_nothing(context, app_server):
     ended = page.get_by_text("Training finished in").or_(page.get_by_text("Training was interrupted"))
     ended.first.wait_for(state="visible", timeout=120_000)
     assert read(run / "status.json")["state"] in ("finished", "interrupted")
-    assert page.get_by_role("button", name="Stop training").count() == 0
+    page.get_by_role("button", name="Stop training").wait_for(state="detached", timeout=10_000)
     page.screenshot(path=str(SHOTS / "sessions-after-restart.png"))
 
     page.goto(f"{app_server.url}/runs")  # every run there was, none of them still "training"
