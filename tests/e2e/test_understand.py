@@ -111,6 +111,8 @@ def test_understand(page, server, shot):
     final = page.evaluate(ARM_POINTS)
     assert final == {"From scratch": COMPARISON_EPOCHS, "Pretrained, head only": COMPARISON_EPOCHS,
                      "Pretrained, last 2 blocks": COMPARISON_EPOCHS}, final
+    if not seen or final != seen[-1]:  # on a loaded machine the last arm may finish between two polls
+        seen.append(final)
     assert len(seen) >= 2, f"the chart did not grow while the runs trained: {seen}"
     takeaway = text(page, "The pretrained model (").inner_text()
     assert "from scratch reached" in takeaway and "so far" not in takeaway
