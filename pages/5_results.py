@@ -12,23 +12,7 @@ project = frame.start("results")
 st.title("Results")
 
 
-def pick_run():
-    """The run in the URL, else the newest one with a trained model; the person can choose another."""
-    runs = [r for r in engine.runs_safe() if r.has_model()]
-    if not runs:
-        return None
-    wanted = st.query_params.get("run")
-    ids = [r.id for r in runs]
-    index = ids.index(wanted) if wanted in ids else 0
-    labels = {r.id: engine.run_label(r) for r in runs}
-    chosen = st.selectbox("Which run?", ids, index=index, format_func=labels.get, key=f"results_run_{wanted}")
-    if chosen != wanted:
-        st.query_params["run"] = chosen
-        st.session_state["run_id"] = chosen
-    return next(r for r in runs if r.id == chosen)
-
-
-run = pick_run()
+run = engine.pick_run("results")
 if run is None:
     wanted = st.query_params.get("run")
     waiting = engine.get_run(wanted)

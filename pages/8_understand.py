@@ -17,22 +17,6 @@ st.title("Why it works")
 st.markdown("Four ways to look inside transfer learning, on your own data and model.")
 
 
-def pick_run():
-    """The run in the URL, else the newest one with a trained model; the person can choose another."""
-    runs = [r for r in engine.runs_safe() if r.has_model()]
-    if not runs:
-        return None
-    wanted = st.query_params.get("run")
-    ids = [r.id for r in runs]
-    index = ids.index(wanted) if wanted in ids else 0
-    labels = {r.id: engine.run_label(r) for r in runs}
-    chosen = st.selectbox("Which run?", ids, index=index, format_func=labels.get, key=f"understand_run_{wanted}")
-    if chosen != wanted:
-        st.query_params["run"] = chosen
-        st.session_state["run_id"] = chosen
-    return next(r for r in runs if r.id == chosen)
-
-
 def revealed(name: str, label: str, icon: str, help: str) -> bool:
     """A button that shows a view; once pressed, the view stays while the person looks at this run."""
     key = f"{name}_{run.id}"
@@ -41,7 +25,7 @@ def revealed(name: str, label: str, icon: str, help: str) -> bool:
     return bool(st.session_state.get(key))
 
 
-run = pick_run()
+run = engine.pick_run("understand")
 if run is None:
     st.info("No trained model yet. Train one first: this step then shows why transfer learning works on it.",
             icon=":material/info:")

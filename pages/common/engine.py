@@ -270,3 +270,19 @@ def export_zip(run) -> bytes:
     if not ready.is_file():
         ready = export_run(run, as_zip=True)
     return Path(ready).read_bytes()
+
+
+def pick_run(page: str):
+    """The run in the URL, else the newest one with a trained model; the person can choose another."""
+    runs = [r for r in runs_safe() if r.has_model()]
+    if not runs:
+        return None
+    wanted = st.query_params.get("run")
+    ids = [r.id for r in runs]
+    index = ids.index(wanted) if wanted in ids else 0
+    labels = {r.id: run_label(r) for r in runs}
+    chosen = st.selectbox("Which run?", ids, index=index, format_func=labels.get, key=f"{page}_run_{wanted}")
+    if chosen != wanted:
+        st.query_params["run"] = chosen
+        st.session_state["run_id"] = chosen
+    return next(r for r in runs if r.id == chosen)
