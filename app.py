@@ -1,4 +1,4 @@
-"""TransferLab's web app: a walk-through in seven steps, one page file per step (see pages/).
+"""TransferLab's web app: a walk-through in eight steps, one page file per step (see pages/).
 
 Start it with `streamlit run app.py` (or `transferlab app`). The app only draws and collects settings;
 training runs in its own process through tl_core, and every page reads the run folder on disk.
