@@ -17,13 +17,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_walkthrough import HYMENOPTERA, text, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts" / "screenshots"
 
-HYMENOPTERA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hymenoptera_data"
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 
@@ -144,18 +144,6 @@ def wait_until(condition, timeout: float, what: str, step: float = 0.25):
             return value
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def text(page, value: str, timeout: float = 30_000):
-    locator = page.get_by_text(value, exact=False).first
-    locator.wait_for(state="visible", timeout=timeout)
-    return locator
-
-
-def wait_for_rerun(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] button')",
-                           timeout=60_000)
 
 
 def photos(label: str, start: int, count: int = 8) -> list[str]:
