@@ -291,6 +291,7 @@ if not project and not st.query_params.get("run"):
 if project:
     config = settings(project)
     if config is not None:
+        engine.prepare_ahead(config)
         st.button("Start training", type="primary", icon=":material/play_arrow:", key="start_training",
                   on_click=start, args=(config,))
         problem = st.session_state.pop("start_problem", None)

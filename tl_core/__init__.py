@@ -17,7 +17,7 @@ _API = {
     "load_dataset": "data", "make_report": "data", "split": "data", "DataError": "data", "Dataset": "data",
     "images_from_uploads": "data", "texts_from_lists": "data", "save_uploads": "data", "save_texts": "data",
     "apply_plan": "freeze", "plan_for": "freeze", "Plan": "freeze",
-    "train": "trainer", "TrainResult": "trainer", "TrainingFailed": "trainer",
+    "train": "trainer", "prepare": "trainer", "TrainResult": "trainer", "TrainingFailed": "trainer",
     "Predictor": "predictor", "predict": "predictor",
     "export_run": "export",
     "Run": "runs", "start_run": "runs", "list_runs": "runs", "get_run": "runs",

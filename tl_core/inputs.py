@@ -10,19 +10,21 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 from torchvision.transforms import v2
 
 from .config import AUGMENTATIONS
 from .data import DataError, Example, read_image
-from .workspace import cache_dir, digest, load_tensors, save_tensors
+from .workspace import cache_dir, digest, read_json, touch_cache, write_json
 
 
 @dataclass
 class Decoded:
-    images: torch.Tensor      # (N, 3, H, W) uint8, the model's eval view of each example
+    images: torch.Tensor      # (N, 3, H, W) uint8, the model's eval view of each example (memory-mapped when cached)
     failed: dict[int, str]    # example index -> why it could not be decoded
     key: str                  # names these files and this preprocessing in caches built on top
 
@@ -35,38 +37,57 @@ def eval_geometry(data_config: dict):
     return v2.Compose([s for s in steps if not any(k in type(s).__name__ for k in ("ToTensor", "Normalize"))])
 
 
-def decode_images(examples: list[Example], data_config: dict, use_cache: bool = True) -> Decoded:
+def decode_images(examples: list[Example], data_config: dict, use_cache: bool = True,
+                  on_done: Callable[[int, int], None] = lambda done, total: None) -> Decoded:
+    """Decode every example once. Cached, the pixels live in a memory-mapped file the threads write into
+    directly: 20 000 pictures (3 GB at 224 px) never need a copy in this process's own memory, and the
+    operating system keeps what fits in RAM."""
     key = digest([_identity(e) for e in examples], data_config)
-    path = cache_dir("decoded") / f"{key}.safetensors"
-    if use_cache and path.exists():
-        stored = load_tensors(path)
-        failed = {int(i): "could not be read" for i in torch.nonzero(stored["failed"]).flatten().tolist()}
-        return Decoded(stored["images"], failed, key)
+    path = cache_dir("decoded") / f"{key}.npy"
+    if use_cache and (cached := _read_decoded(path)) is not None:
+        return Decoded(*cached, key)
     geometry = eval_geometry(data_config)
-    size = data_config["input_size"][1:]
-    draft = int(max(size) / data_config.get("crop_pct", 1.0))
+    shape = (len(examples), 3, *data_config["input_size"][1:])
+    draft = int(max(shape[2:]) / data_config.get("crop_pct", 1.0))
+    tmp = path.with_name(f".{os.getpid()}.{path.name}")
+    pixels = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape) if use_cache \
+        else np.zeros(shape, dtype=np.uint8)
 
-    def one(example: Example) -> np.ndarray | str:
+    def one(i: int) -> str | None:
+        example = examples[i]
         try:
             image = read_image(example.path if example.path is not None else example.data, draft_size=draft)
         except DataError as err:
             return str(err)
-        return np.array(geometry(image), dtype=np.uint8)
+        pixels[i] = np.asarray(geometry(image), dtype=np.uint8).transpose(2, 0, 1)
+        return None
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # PIL decodes without the GIL
-        results = list(pool.map(one, examples))
-    images = torch.zeros((len(examples), 3, *size), dtype=torch.uint8)
-    failed = {}
-    for i, result in enumerate(results):
-        if isinstance(result, str):
-            failed[i] = result
-        else:
-            images[i] = torch.from_numpy(result).permute(2, 0, 1)  # result is a fresh array
-    if use_cache:
-        mask = torch.zeros(len(examples), dtype=torch.uint8)
-        mask[list(failed)] = 1
-        save_tensors(path, {"images": images, "failed": mask})
-    return Decoded(images, failed, key)
+        failed = {}
+        for i, why in enumerate(pool.map(one, range(len(examples)))):
+            if why is not None:
+                failed[i] = why
+            if (i + 1) % 64 == 0 or i + 1 == len(examples):
+                on_done(i + 1, len(examples))
+    if not use_cache:
+        return Decoded(torch.from_numpy(pixels), failed, key)
+    pixels.flush()
+    del pixels
+    write_json(path.with_suffix(".failed.json"), failed, durable=False)
+    os.replace(tmp, path)  # last: a complete .npy is the sign the cache entry is whole
+    return Decoded(*_read_decoded(path), key)
+
+
+def _read_decoded(path: Path) -> tuple[torch.Tensor, dict[int, str]] | None:
+    failed = read_json(path.with_suffix(".failed.json"))
+    if failed is None or not path.exists():
+        return None
+    touch_cache(path)
+    try:
+        pixels = np.load(path, mmap_mode="c")  # copy-on-write: a tensor over it is writable, the file never changes
+    except (OSError, ValueError):  # a damaged cache entry is decoded again
+        return None
+    return torch.from_numpy(pixels), {int(i): why for i, why in failed.items()}
 
 
 def normalize(images: torch.Tensor, data_config: dict) -> torch.Tensor:
@@ -74,6 +95,19 @@ def normalize(images: torch.Tensor, data_config: dict) -> torch.Tensor:
     mean = torch.tensor(data_config["mean"], device=images.device).view(1, 3, 1, 1) * 255
     std = torch.tensor(data_config["std"], device=images.device).view(1, 3, 1, 1) * 255
     return ((images.float() - mean) / std).contiguous(memory_format=torch.channels_last)
+
+
+class Normalized(nn.Module):
+    """`module` fed uint8 images: normalising inside it lets ONNX Runtime take uint8 (4x less to copy)
+    and fuse the arithmetic into its first convolution, instead of torch doing it beforehand."""
+
+    def __init__(self, module: nn.Module, data_config: dict):
+        super().__init__()
+        self.module = module
+        self.data_config = {k: data_config[k] for k in ("mean", "std")}
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.module(normalize(images, self.data_config))
 
 
 def augmenter(preset: str, size: tuple[int, int]):
@@ -88,20 +122,42 @@ def augmenter(preset: str, size: tuple[int, int]):
     raise DataError(f"Unknown augmentation '{preset}'. Choose one of: {', '.join(AUGMENTATIONS)}.")
 
 
-def views(images: torch.Tensor, preset: str, seed: int) -> torch.Tensor:
-    """A few fixed augmented copies per image, for paths that run the frozen part once and cache it.
+VIEWS = {"none": 1, "light": 2, "strong": 4}
 
-    none: the image; light: + its mirror; strong: + its mirror + two random augmentations.
-    Returned view-major: (V * N, 3, H, W), view v of image i at v * N + i.
+
+class Views:
+    """What a frozen pass runs over: each training example in a few fixed views, then the validation
+    examples as they are. Batches are cut from the decoded images when asked, so no augmented copy of
+    the dataset is ever held in memory.
+
+    none: the image; light: + its mirror; strong: + its mirror + two random augmentations (seeded, so
+    the same run config gives the same views). Training rows are view-major: view v of example i is
+    row v * len(train) + i; validation rows follow.
     """
-    out = [images]
-    if preset in ("light", "strong"):
-        out.append(images.flip(-1))
-    if preset == "strong":
-        torch.manual_seed(seed)
-        aug = augmenter("strong", tuple(images.shape[-2:]))
-        out += [torch.stack([aug(img) for img in images]) for _ in range(2)]
-    return torch.cat(out)
+
+    def __init__(self, images: torch.Tensor, train: list[int], val: list[int], preset: str, seed: int):
+        self.images, self.train, self.val = images, list(train), list(val)
+        self.count, self.seed = VIEWS[preset], seed
+        self.augment = augmenter("strong", tuple(images.shape[-2:])) if preset == "strong" else None
+
+    def __len__(self) -> int:
+        return self.count * len(self.train) + len(self.val)
+
+    def __getitem__(self, rows: slice) -> torch.Tensor:
+        with torch.random.fork_rng(devices=[]):  # seeded augmentations leave the caller's random state alone
+            return torch.stack([self._row(r) for r in range(*rows.indices(len(self)))])
+
+    def _row(self, row: int) -> torch.Tensor:
+        view, i = divmod(row, len(self.train)) if self.train else (self.count, row)
+        if view >= self.count:
+            return self.images[self.val[row - self.count * len(self.train)]]
+        image = self.images[self.train[i]]
+        if view == 0:
+            return image
+        if view == 1:
+            return image.flip(-1)
+        torch.manual_seed(self.seed * 1_000_003 + row)
+        return self.augment(image)
 
 
 def apply_augment(batch: torch.Tensor, aug) -> torch.Tensor:

@@ -15,15 +15,11 @@ import torch
 from torch import nn
 
 from .device import Runtime
-from .workspace import cache_dir
+from .workspace import cache_dir, touch_cache
 
-Prepare = Callable[[torch.Tensor], torch.Tensor]
-
-
-def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: str | None,
-               prepare: Prepare = lambda x: x, batch_size: int = 64,
+def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: str | None, batch_size: int = 64,
                on_batch: Callable[[int, int], None] = lambda done, total: None) -> torch.Tensor:
-    """`module(prepare(batch))` over `inputs` in batches, float32 out on the CPU.
+    """`module(batch)` over `inputs` in batches, float32 out on the CPU.
 
     `key` names the module's weights and split point for the ONNX cache; None = torch only.
     `on_batch(done, total)` reports progress: this pass is most of a head-only run's time.
@@ -31,12 +27,12 @@ def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: s
     module.eval()
     forward = None
     if key is not None and runtime.device.type == "cpu" and len(inputs) >= 16:
-        forward = _onnx_forward(module, prepare(inputs[:1]), key)
+        forward = _onnx_forward(module, inputs[:1], key)
     if forward is None:
         forward = _torch_forward(module, runtime)
     outs = []
     for start in range(0, len(inputs), batch_size):
-        outs.append(forward(prepare(inputs[start:start + batch_size].to(runtime.device))))
+        outs.append(forward(inputs[start:start + batch_size].to(runtime.device)))
         on_batch(min(start + batch_size, len(inputs)), len(inputs))
     return torch.cat(outs)
 
@@ -57,6 +53,7 @@ def _onnx_forward(module: nn.Module, sample: torch.Tensor, key: str):
     except ImportError:
         return None
     path = cache_dir("onnx") / f"{key}.onnx"
+    touch_cache(path)
     if not path.exists() and not export_onnx(module.cpu(), sample.cpu(), path):
         return None
     options = ort.SessionOptions()
@@ -64,7 +61,7 @@ def _onnx_forward(module: nn.Module, sample: torch.Tensor, key: str):
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(session.run(None, {"x": x.float().contiguous().numpy()})[0])
+        return torch.from_numpy(session.run(None, {"x": x.contiguous().numpy()})[0])
 
     return forward
 
@@ -79,7 +76,7 @@ def export_onnx(module: nn.Module, sample: torch.Tensor, path: Path, names: tupl
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module, (sample.float(),), str(tmp), dynamo=False, input_names=[names[0]],
+            torch.onnx.export(module, (sample,), str(tmp), dynamo=False, input_names=[names[0]],
                               output_names=[names[1]], dynamic_axes={n: {0: "batch"} for n in names}, opset_version=17)
     except Exception:  # an architecture the exporter cannot trace still trains, through torch
         tmp.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ run reaches one worker); a standby that waits too long, or whose workspace is go
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,20 @@ def hand_over(run_dir: Path) -> int | None:
     return None
 
 
+def request_prepare(config) -> bool:
+    """Ask the ready warm worker to fill the caches for `config` (a RunConfig) now; False when none is ready.
+
+    It stays ready meanwhile: a run handed over during the preparation starts when it ends, and being
+    for the same data (the person pressed Start on the settings prepared), finds its features made.
+    """
+    for ready in sorted(standby_dir().glob("*.ready")):
+        pid = int(ready.stem)
+        if pid_alive(pid):
+            write_atomic(standby_dir() / f"{pid}.prepare", config.to_json())
+            return True
+    return False
+
+
 def ensure_standby() -> None:
     """Keep one warm worker waiting (no-op when one is ready or starting)."""
     if not enabled():
@@ -77,9 +92,11 @@ def wait_for_run() -> Path | None:
     me = os.getpid()
     (folder / f"{me}.ready").touch()
     (folder / f"{me}.starting").unlink(missing_ok=True)
-    job = folder / f"{me}.job"
+    job, request = folder / f"{me}.job", folder / f"{me}.prepare"
     waited_since = time.time()
     while folder.is_dir() and time.time() - waited_since < IDLE_EXIT_S:
+        if request.exists():
+            _prepare(request)
         if job.exists():
             run_dir = Path(job.read_text())
             job.unlink()
@@ -87,9 +104,21 @@ def wait_for_run() -> Path | None:
             _log_into(run_dir / "worker.log")
             return run_dir
         time.sleep(POLL_S)
-    for leftover in (f"{me}.ready", f"{me}.claimed"):
+    for leftover in (f"{me}.ready", f"{me}.claimed", f"{me}.prepare"):
         (folder / leftover).unlink(missing_ok=True)
     return None
+
+
+def _prepare(request: Path) -> None:
+    from .config import RunConfig
+    from .trainer import prepare
+
+    try:
+        config = RunConfig.from_dict(json.loads(request.read_text()))
+        request.unlink()
+        prepare(config)
+    except Exception as err:  # noqa: BLE001  the run itself will report any problem with the data or model
+        print(f"preparing ahead failed: {err}", flush=True)
 
 
 def _log_into(path: Path) -> None:

@@ -27,11 +27,11 @@ from .config import RunConfig
 from .data import Dataset
 from .device import Runtime
 from .freeze import Plan
-from .inputs import augmenter, apply_augment, decode_images, normalize, tokenize, trim, views
+from .inputs import Normalized, Views, augmenter, apply_augment, decode_images, normalize, tokenize, trim
 from .models.backbone import Backbone
 from .models.catalog import weights_identity
 from .runtime import run_frozen
-from .workspace import cache_dir, digest, load_tensors, save_tensors
+from .workspace import cache_dir, digest, load_tensors, save_tensors, touch_cache
 
 PREFIX_CACHE_BYTES = 4 * 1024**3   # beyond this, the prefix runs every step instead of being cached
 BODY_LR_RATIO = 0.1                # pretrained blocks learn 10x slower than the new head
@@ -124,9 +124,9 @@ def build_task(config: RunConfig, dataset: Dataset, train_idx: list[int], val_id
 
 def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event, settings) -> Task:
     data_config = backbone.preprocess
-    on_event(events.make(events.PREPARING, text=f"Reading {len(dataset.examples)} pictures", done=0,
-                         total=len(dataset.examples)))
-    decoded = decode_images(dataset.examples, data_config)
+    reading = _reporter(on_event, f"Reading {len(dataset.examples)} pictures")
+    reading(0, len(dataset.examples))
+    decoded = decode_images(dataset.examples, data_config, on_done=reading)
     if decoded.failed:
         left_out = "; ".join(f"{dataset.examples[i].name} ({why})" for i, why in list(decoded.failed.items())[:10])
         on_event(events.make(events.NOTE, text=f"{len(decoded.failed)} image(s) could not be read and were left "
@@ -134,27 +134,25 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
     train_idx = [i for i in train_idx if i not in decoded.failed]
     val_idx = [i for i in val_idx if i not in decoded.failed]
     labels = torch.tensor([dataset.classes.index(e.label) for e in dataset.examples])
-    train_images, val_images = decoded.images[train_idx], decoded.images[val_idx]
-    n_views = len(views(train_images[:1], config.augment, config.seed))
+    frozen_inputs = Views(decoded.images, train_idx, val_idx, config.augment, config.seed)
+    n_views = frozen_inputs.count
     common = dict(val_labels=labels[val_idx], val_names=[dataset.examples[i].name for i in val_idx],
                   head=backbone.head, **settings)
     cached_views = {"train_examples": len(train_idx), "views_per_example": n_views}
-    prepare = lambda x: normalize(x, data_config)  # noqa: E731
     progress = _reporter(on_event, "The pretrained network looks at every picture once")
     model = backbone.model
     model_key = digest(backbone.name, backbone.arch, weights_identity(backbone.name))
     source_key = digest(decoded.key, model_key, runtime.label)  # bfloat16 features are not float32 features
 
+    train_labels = labels[train_idx].repeat(n_views)
+    views_key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "views v2")
+
     def pooled_features() -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen pretrained features of the training views and of val, cached across runs."""
-        train_views = views(train_images, config.augment, config.seed)
-        key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "features")
-        feats = cached_tensor(key, lambda: run_frozen(FeatureExtractor(backbone), torch.cat([train_views, val_images]),
-                                                      runtime, key=digest(model_key, "features"), prepare=prepare,
-                                                      on_batch=progress))
-        return feats[:len(train_views)], feats[len(train_views):]
-
-    train_labels = labels[train_idx].repeat(n_views)
+        feats = cached_tensor(digest(views_key, "features"), lambda: run_frozen(
+            Normalized(FeatureExtractor(backbone), data_config), frozen_inputs, runtime,
+            key=digest(model_key, "uint8 features"), on_batch=progress))
+        return feats[:len(train_labels)], feats[len(train_labels):]
 
     if plan.head_only:
         train_feats, val_feats = pooled_features()
@@ -171,20 +169,20 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
     if not plan.from_scratch and backbone.stages and first > 0 and _fits(backbone, first, len(train_labels)):
         prefix = nn.Sequential(*[m for b, m in backbone.stages if b < first])
         suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), model)
-        all_views = torch.cat([views(train_images, config.augment, config.seed), val_images])
-        key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "prefix", first)
-        acts = cached_tensor(key, lambda: run_frozen(prefix, all_views, runtime, key=digest(model_key, "prefix", first),
-                                                     prepare=prepare, on_batch=progress))
+        acts = cached_tensor(digest(views_key, "prefix", first), lambda: run_frozen(
+            Normalized(prefix, data_config), frozen_inputs, runtime, key=digest(model_key, "uint8 prefix", first),
+            on_batch=progress))
         return Task(module=suffix, forward=lambda x, training: suffix(x[0]),
                     train_inputs=(acts[:len(train_labels)],), train_labels=train_labels,
                     val_inputs=(acts[len(train_labels):],), weight_decay=0.01, frozen_batchnorm=True,
                     path="cached prefix", info=cached_views, **common)
 
+    train_images, val_images = decoded.images[train_idx], decoded.images[val_idx]
     aug = augmenter(config.augment, tuple(train_images.shape[-2:]))
 
     def forward(x: tuple, training: bool) -> torch.Tensor:
         images = apply_augment(x[0], aug) if training else x[0]
-        return model(prepare(images))
+        return model(normalize(images, data_config))
 
     return Task(module=model, forward=forward, train_inputs=(train_images,), train_labels=labels[train_idx],
                 val_inputs=(val_images,), weight_decay=0.01, frozen_batchnorm=not plan.from_scratch,
@@ -299,8 +297,14 @@ def linear_probe(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor, wei
 def cached_tensor(key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Frozen outputs on disk, so a second run on the same data (another N, another lr) skips the forward."""
     path = cache_dir("frozen") / f"{key}.safetensors"
+    from safetensors import SafetensorError
+
     if path.exists():
-        return load_tensors(path)["x"]
+        touch_cache(path)
+        try:
+            return load_tensors(path)["x"]
+        except (OSError, SafetensorError):  # a damaged cache entry is computed again
+            pass
     value = compute()
-    save_tensors(path, {"x": value})
+    save_tensors(path, {"x": value}, durable=False)
     return value

@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from . import events
 from .config import RunConfig
 from .data import DataError, Dataset, load_dataset, load_image_folder, load_image_zip, make_report, split
-from .device import pick_runtime
+from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
 from .tasks import Task, build_task
-from .workspace import cache_dir, digest, write_json
+from .workspace import cache_dir, digest, trim_caches, write_json
 
 PROGRESS_EVERY_S = 0.5   # progress events at most this often: a UI polls, it does not need every step
 MIN_STEPS_PER_EPOCH = 4  # tiny datasets get smaller batches rather than one step per epoch
@@ -53,17 +53,7 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
     """Train as `config` says, reporting through `on_event`; save the model into `run_dir` if given."""
     started = time.time()
     try:
-        check_settings(config)
-        dataset = open_data(config)
-        report = make_report(dataset, config.val_split, config.seed)
-        if not report.ok:
-            raise DataError(" ".join(report.errors))
-        train_idx, val_idx = split(dataset, config.val_split, config.seed)
-        runtime = pick_runtime(config.device)
-        torch.manual_seed(config.seed)
-        backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
-        plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
-        task = build_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event)
+        task, runtime = _build(config, on_event)
         return TrainingLoop(config, task, runtime, on_event, should_stop, run_dir, started).run()
     except torch.OutOfMemoryError:
         if config.batch_size <= 1:
@@ -85,6 +75,31 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
     except (DataError, ModelUnavailable, ValueError) as err:
         on_event(events.make(events.FAILED, reason=str(err)))
         raise TrainingFailed(str(err)) from err
+
+
+def prepare(config: RunConfig, on_event: events.EventSink = events.ignore) -> None:
+    """Fill the caches a head-only run of `config` reads: decoded pictures (or tokens) and frozen features.
+
+    The app asks its warm worker for this while the person is still choosing settings, so that Start
+    has only the new head left to train (under a second on the examples here). Runs that unfreeze
+    blocks reuse the same decoded pictures and the features their linear probe starts from.
+    """
+    _build(dataclasses.replace(config, unfreeze=0, from_scratch=False), on_event)
+
+
+def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime]:
+    check_settings(config)
+    trim_caches()
+    dataset = open_data(config)
+    report = make_report(dataset, config.val_split, config.seed)
+    if not report.ok:
+        raise DataError(" ".join(report.errors))
+    train_idx, val_idx = split(dataset, config.val_split, config.seed)
+    runtime = pick_runtime(config.device)
+    torch.manual_seed(config.seed)
+    backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
+    plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
+    return build_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event), runtime
 
 
 def open_data(config: RunConfig) -> Dataset:
@@ -134,7 +149,8 @@ class TrainingLoop:
 
     def run(self) -> TrainResult:
         task, config = self.task, self.config
-        model = task.module.to(self.runtime.device)
+        # channels_last: convolutions run in the layout the inputs come in (1.1-2x faster on CPU and tensor cores)
+        model = task.module.to(self.runtime.device, memory_format=torch.channels_last)
         fused = self.runtime.device.type in ("cpu", "cuda")  # one kernel per step: 7x faster for MiniLM's 23 M
         optimizer = torch.optim.AdamW(task.param_groups(), weight_decay=task.weight_decay, fused=fused)
         batch_size = max(1, min(config.batch_size, task.train_size // MIN_STEPS_PER_EPOCH))

@@ -198,6 +198,24 @@ def get_run(run_id: str | None):
     return value
 
 
+def prepare_ahead(config) -> None:
+    """While the person reads the Train page, the warm worker reads the data and runs the frozen network,
+    so Start has only the new head left to train. Asked once per data and settings, never beside a run."""
+    from tl_core.runs import active_runs
+    from tl_core.standby import request_prepare
+
+    if config.from_scratch:
+        return
+    key = (config.data, config.model, config.augment, config.seed, config.val_split, config.text_column,
+           config.label_column)
+    asked = st.session_state.setdefault("prepared_ahead", set())
+    if key in asked or active_runs():
+        return
+    done, _ = attempt("preparing the data ahead", request_prepare, config)
+    if done:
+        asked.add(key)
+
+
 def run_config(run):
     value, _ = attempt("reading a run's settings", lambda: run.config)
     return value

@@ -185,3 +185,23 @@ def test_start_is_refused_while_the_data_has_problems(app, home):
     assert not at.exception
     assert "Class 'wasps' has only 1 example" in texts(at)
     assert "start_training" not in [b.key for b in at.button]
+
+
+def test_the_page_asks_the_warm_worker_to_prepare_the_data_once(app, home):
+    """The features are computed while the person reads the page, so Start only trains the head."""
+    from tl_core.config import RunConfig
+    from tl_core.standby import standby_dir
+
+    (standby_dir() / f"{os.getpid()}.ready").touch()  # this test process plays the ready worker
+    request = standby_dir() / f"{os.getpid()}.prepare"
+    project = make_project(home)
+    add_photos(home, project, per_class=6)
+    at = open_page(app, "train", project=project["id"])
+    assert not at.exception
+    asked = RunConfig.from_dict(json.loads(request.read_text()))
+    assert asked.data.endswith("photos") and (asked.augment, asked.seed) == ("light", 0)
+    request.unlink()
+    at.select_slider(key="unfreeze").set_value(2).run()  # same data and views: nothing new to prepare
+    assert not request.exists()
+    at.number_input(key="seed").set_value(4).run()  # another split: prepared again
+    assert RunConfig.from_dict(json.loads(request.read_text())).seed == 4

@@ -6,7 +6,7 @@ import torch
 
 from tl_core import inputs
 from tl_core.data import Example
-from tl_core.inputs import decode_images, normalize, tokenize, trim, views
+from tl_core.inputs import Views, decode_images, normalize, tokenize, trim
 
 from .conftest import photos
 
@@ -21,7 +21,8 @@ def test_decoded_images_are_cached_and_read_back_identical(examples, lite0_image
     config = lite0_imagenet.preprocess
     first = decode_images(examples, config)
     assert first.images.shape == (6, 3, 224, 224) and first.images.dtype == torch.uint8 and not first.failed
-    assert [p.stem for p in (workspace / "cache" / "decoded").iterdir()] == [first.key]
+    assert sorted(p.name for p in (workspace / "cache" / "decoded").iterdir()) == [f"{first.key}.failed.json",
+                                                                                   f"{first.key}.npy"]
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again instead of reading the cache")
@@ -48,15 +49,37 @@ def test_an_unreadable_image_is_reported_and_the_rest_decoded(examples, lite0_im
     assert decoded.images[:2].float().mean() > 0 and not decoded.images[2].any()
 
 
-def test_views_are_the_image_then_its_mirror_view_major():
-    images = torch.randint(0, 255, (3, 3, 8, 8), dtype=torch.uint8)
-    assert torch.equal(views(images, "none", 0), images)
-    light = views(images, "light", 0)
-    assert light.shape == (6, 3, 8, 8)
-    assert torch.equal(light[:3], images) and torch.equal(light[3:], images.flip(-1))
-    strong = views(images, "strong", 0)
-    assert strong.shape == (12, 3, 8, 8) and torch.equal(strong[:6], light)
-    assert torch.equal(strong, views(images, "strong", 0)) and not torch.equal(strong, views(images, "strong", 1))
+def test_views_are_the_image_then_its_mirror_view_major_then_val():
+    images = torch.randint(0, 255, (5, 3, 8, 8), dtype=torch.uint8)
+    train, val = [3, 0, 1], [4, 2]
+    assert torch.equal(Views(images, train, val, "none", 0)[:], images[train + val])
+    light = Views(images, train, val, "light", 0)
+    assert len(light) == 8
+    assert torch.equal(light[:], torch.cat([images[train], images[train].flip(-1), images[val]]))
+    assert torch.equal(torch.cat([light[0:3], light[3:8]]), light[:])  # batches cut anywhere agree
+    strong = Views(images, train, val, "strong", 0)
+    assert len(strong) == 14 and torch.equal(strong[:6], light[:6]) and torch.equal(strong[12:], images[val])
+    assert torch.equal(strong[:], Views(images, train, val, "strong", 0)[:])
+    assert torch.equal(strong[7:9], strong[:][7:9])
+    assert not torch.equal(strong[:], Views(images, train, val, "strong", 1)[:])
+
+
+def test_cached_pixels_are_memory_mapped_not_held(examples, lite0_imagenet, workspace):
+    """Large datasets rely on this: the decoded pixels are pages of a file the OS can drop, not process memory."""
+    decode_images(examples, lite0_imagenet.preprocess)
+    again = decode_images(examples, lite0_imagenet.preprocess)
+    storage = again.images.untyped_storage()
+    mapped = [line for line in open("/proc/self/maps") if ".npy" in line and "decoded" in line]
+    assert mapped and not storage.resizable()
+
+
+def test_a_damaged_cache_entry_is_decoded_again(examples, lite0_imagenet, workspace):
+    first = decode_images(examples, lite0_imagenet.preprocess)
+    expected = first.images.clone()
+    entry = workspace / "cache" / "decoded" / f"{first.key}.npy"
+    entry.unlink()  # a new file, as the cache writes them: truncating a mapped file in place would crash
+    entry.write_bytes(b"not an array")
+    assert torch.equal(decode_images(examples, lite0_imagenet.preprocess).images, expected)
 
 
 def test_normalize_uses_the_models_mean_and_std(lite0_imagenet):

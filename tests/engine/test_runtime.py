@@ -6,7 +6,7 @@ import torch
 
 from tl_core import runtime as runtime_module
 from tl_core.device import Runtime
-from tl_core.inputs import normalize
+from tl_core.inputs import Normalized
 from tl_core.runtime import run_frozen
 from tl_core.tasks import FeatureExtractor
 
@@ -15,9 +15,8 @@ FLOAT32_CPU = Runtime(torch.device("cpu"), None)
 
 @pytest.fixture
 def features_of(lite0_imagenet):
-    module = FeatureExtractor(lite0_imagenet)
-    return lambda images, key: run_frozen(module, images, FLOAT32_CPU, key=key,
-                                          prepare=lambda x: normalize(x, lite0_imagenet.preprocess))
+    module = Normalized(FeatureExtractor(lite0_imagenet), lite0_imagenet.preprocess)
+    return lambda images, key: run_frozen(module, images, FLOAT32_CPU, key=key)
 
 
 def test_onnx_runtime_matches_torch_float32(features_of, val_photos, workspace, monkeypatch):

@@ -223,3 +223,20 @@ def test_text_runs_report_the_same_way(yelp_subset, warm_workspace, every_step):
     assert started["path"] == "cached features" and started["classes"] == ["0", "1"]
     assert (started["train_examples"], started["val_examples"]) == (160, 40)
     assert result.best_val_accuracy > 0.6
+
+
+def test_prepare_leaves_a_head_only_run_nothing_to_compute_but_the_head(image_subset, workspace, monkeypatch):
+    """What the app asks its warm worker for while the person reads the Train page."""
+    import tl_core.inputs
+    import tl_core.tasks
+    from tl_core.trainer import prepare
+
+    config = RunConfig(data=str(image_subset), epochs=2, seed=3)
+    prepare(dataclasses.replace(config, unfreeze=2))  # the slider's position does not change what is prepared
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("prepare should have left this in the cache")
+
+    monkeypatch.setattr(tl_core.tasks, "run_frozen", no_work)
+    monkeypatch.setattr(tl_core.inputs, "read_image", no_work)
+    assert train(config).status == "finished"

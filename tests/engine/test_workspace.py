@@ -36,3 +36,23 @@ def test_digest_is_stable_and_tells_inputs_apart():
     assert digest("a", [1, 2], {"k": 1}) == digest("a", [1, 2], {"k": 1})
     assert digest("a", [1, 2]) != digest("a", [2, 1])
     assert len(digest("x")) == 20
+
+
+def test_caches_are_trimmed_oldest_first_and_the_unpacked_data_is_never_touched(workspace):
+    import os
+
+    from tl_core.workspace import touch_cache, trim_caches
+
+    files = []
+    for age, name in enumerate(["frozen/a.safetensors", "decoded/b.npy", "onnx/c.onnx", "frozen/d.safetensors"]):
+        path = cache_dir(name.split("/")[0]) / name.split("/")[1]
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1e9 + age, 1e9 + age))
+        files.append(path)
+    unpacked = cache_dir("unzipped") / "abc" / "ants" / "1.jpg"
+    unpacked.parent.mkdir(parents=True)
+    unpacked.write_bytes(b"x" * 10_000)
+    touch_cache(files[0])  # used just now: it stays
+    assert trim_caches(limit_bytes=2500) == files[1:3]
+    assert [f.exists() for f in files] == [True, False, False, True] and unpacked.exists()
+    assert trim_caches(limit_bytes=2500) == []

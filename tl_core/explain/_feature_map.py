@@ -18,7 +18,7 @@ import torch
 
 from ..config import RunConfig
 from ..device import pick_runtime
-from ..inputs import decode_images, normalize, tokenize
+from ..inputs import Normalized, decode_images, tokenize
 from ..workspace import digest
 from ._source import Source, Subject, subject
 
@@ -115,7 +115,7 @@ def _features(s: Subject, inputs) -> torch.Tensor:
         tokens = tokenize([str(t) for t in inputs], b.tokenizer, b.preprocess["max_length"])
         return text_features(b.model, tokens, tokens.mask.sum(1), runtime)
     images = s.image_batch(inputs)
-    return run_frozen(FeatureExtractor(b), images, runtime, key=None, prepare=lambda x: normalize(x, b.preprocess))
+    return run_frozen(Normalized(FeatureExtractor(b), b.preprocess), images, runtime, key=None)
 
 
 def _cached_features(s: Subject, inputs, cache_key: str | None) -> torch.Tensor:
