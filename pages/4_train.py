@@ -132,8 +132,10 @@ def settings(project: dict):
                          persist_state="session", format_func=lambda v: "automatic" if v == 0 else f"{v:g}",
                          help="How big each learning step is. Too high and training becomes unstable; too low "
                               "and it learns slowly. Automatic is a good start.")
-        batch = y.selectbox("Batch size", [8, 16, 32, 64, 128], index=2, key="batch", persist_state="session",
-                            help="How many examples the model looks at before each update. Smaller uses less memory.")
+        batch = y.selectbox("Batch size", [0, 8, 16, 32, 64, 128], key="batch", persist_state="session",
+                            format_func=lambda v: "automatic" if v == 0 else str(v),
+                            help="How many examples the model looks at before each update. Smaller uses less "
+                                 "memory. Automatic: 32, or 16 when fine-tuning a text model.")
         early = z.number_input("Stop early after this many epochs without improvement (0 = never)", min_value=0,
                                max_value=100, key="early_stop", persist_state="session")
         seed = x.number_input("Random seed", min_value=0, max_value=2**31 - 1, key="seed", persist_state="session",

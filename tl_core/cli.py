@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--from-scratch", action="store_true", help="random weights: the no-transfer baseline")
     p.add_argument("--epochs", type=int, default=0, help="0 = automatic")
     p.add_argument("--lr", type=float, default=0.0, help="learning rate of the new head; 0 = automatic")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=0, help="0 = automatic")
     p.add_argument("--val-split", type=float, default=0.2, help="validation share when DATA has no val/ folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--augment", choices=("none", "light", "strong"), default="light")

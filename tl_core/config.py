@@ -18,7 +18,7 @@ class RunConfig:
     from_scratch: bool = False         # random weights, everything trains: the baseline transfer learning is compared with
     epochs: int = 0                    # 0 = a sensible number for the chosen mode
     lr: float = 0.0                    # learning rate of the new head; 0 = a sensible value for the mode
-    batch_size: int = 32
+    batch_size: int = 0                # 0 = a sensible size for the mode (32; 16 to fine-tune a text model)
     val_split: float = 0.2             # fraction held out for validation when the data has no val/ folder
     seed: int = 0
     augment: str = "light"             # "none" | "light" | "strong"

@@ -72,7 +72,7 @@ def model_card(run: Run, description: dict) -> str:
         "- from scratch (random weights)" if config.from_scratch else
         f"- pretrained; blocks fine-tuned: {config.unfreeze if config.unfreeze >= 0 else 'all'} (0 = only the new head)",
         f"- epochs: {config.epochs or 'automatic'}, learning rate: {config.lr or 'automatic'}, batch size: "
-        f"{config.batch_size}, augmentation: {config.augment}, seed: {config.seed}", "",
+        f"{config.batch_size or 'automatic'}, augmentation: {config.augment}, seed: {config.seed}", "",
         "## How good it is (validation set)", "",
         f"- accuracy: {metrics.get('accuracy', 0):.1%} on {metrics.get('examples', 0)} examples "
         f"(best epoch {metrics.get('best_epoch', '?')})",

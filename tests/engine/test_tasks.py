@@ -17,8 +17,8 @@ from tl_core.tasks import build_task
 FLOAT32_CPU = Runtime(torch.device("cpu"), None)
 
 
-def _task(data, unfreeze: int, kind: str):
-    config = RunConfig(data=str(data), unfreeze=unfreeze)
+def _task(data, unfreeze: int, kind: str, **settings):
+    config = RunConfig(data=str(data), unfreeze=unfreeze, **settings)
     dataset = load_dataset(data)
     train_idx, val_idx = split(dataset)
     backbone = load_model("", kind, len(dataset.classes))
@@ -68,3 +68,9 @@ def test_full_network_path_is_the_model_itself(image_subset, warm_workspace):
     with torch.no_grad():
         torch.testing.assert_close(task.forward((task.val_inputs[0][:4],), False),
                                    backbone.model(normalize(task.val_inputs[0][:4], backbone.preprocess)))
+
+
+def test_automatic_batch_size_is_16_to_fine_tune_text_and_32_otherwise(yelp_subset, warm_workspace):
+    assert _task(yelp_subset, -1, "text")[0].batch_size == 16
+    assert _task(yelp_subset, 0, "text")[0].batch_size == 32
+    assert _task(yelp_subset, -1, "text", batch_size=8)[0].batch_size == 8  # a person's choice wins

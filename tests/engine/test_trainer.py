@@ -172,7 +172,7 @@ def test_a_diverging_loss_fails_with_advice_and_keeps_the_best_epoch(image_subse
     ({"lr": 100.0}, "A learning rate of 100.0 is out of range"),
     ({"lr": -0.1}, "A learning rate of -0.1 is out of range"),
     ({"epochs": -1}, "Epochs must be between 1 and 1000"),
-    ({"batch_size": 0}, "Batch size must be at least 1."),
+    ({"batch_size": -1}, "Batch size must be at least 1"),
     ({"val_split": 0.0}, "The validation share must be between"),
 ])
 def test_impossible_settings_fail_before_any_work(change, message, image_subset, workspace):
