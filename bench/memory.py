@@ -33,6 +33,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from speed import json_events  # bench/ is on sys.path when this runs as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared" / "datasets" / "hymenoptera_data" / "train"
 CLASSES = ("ants", "bees")
@@ -286,15 +288,8 @@ def measure(code: Path, folder: Path, limit_gb: float, min_available_gb: float, 
     events: list[dict] = []
     firsts: dict[str, float] = {}
     try:
-        for line in iter(proc.stdout.readline, ""):
-            arrival = time.perf_counter() - started
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(event, dict):
-                continue
-            event["_arrival_s"] = round(arrival, 2)
+        for event in json_events(proc.stdout, started):
+            event["_arrival_s"] = round(event["_arrival_s"], 2)
             if event.get("event") != "progress":  # thousands of them; only the first per phase matters
                 events.append(event)
             state["phase"] = phase_of(event)

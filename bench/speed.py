@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import re
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -115,6 +115,18 @@ def plan_rows(args) -> list[Row]:
 
 # ---------------------------------------------------------------- running one process
 
+def json_events(stream, started: float):
+    """The JSON-object lines a process prints, each stamped with its arrival (s since `started`)."""
+    for line in iter(stream.readline, ""):
+        arrival = time.perf_counter() - started
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield {**event, "_arrival_s": arrival}
+
+
 def run_process(cmd: list[str], env: dict, timeout_s: float) -> dict:
     """Run `cmd`, timestamp each stdout line on arrival, and return events, wall time, peak RSS, exit code."""
     stderr = tempfile.TemporaryFile(mode="w+")
@@ -134,14 +146,7 @@ def run_process(cmd: list[str], env: dict, timeout_s: float) -> dict:
     timer.start()
     events = []
     try:
-        for line in iter(proc.stdout.readline, ""):
-            arrival = time.perf_counter() - started
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                events.append({**event, "_arrival_s": arrival})
+        events += json_events(proc.stdout, started)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     except BaseException:  # Ctrl-C or a bench bug: the child is in its own session and would run on
