@@ -26,7 +26,6 @@ from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
-from .runtime import return_freed_memory_to_the_os
 from .tasks import Task, build_task
 from .workspace import cache_dir, digest, trim_caches, write_json
 
@@ -92,7 +91,6 @@ def prepare(config: RunConfig, on_event: events.EventSink = events.ignore) -> No
 def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime]:
     check_settings(config)
     trim_caches()
-    return_freed_memory_to_the_os()
     dataset = open_data(config)
     report = make_report(dataset, config.val_split, config.seed)
     if not report.ok:
