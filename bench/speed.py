@@ -179,9 +179,7 @@ def summarise(raw: dict) -> dict:
         best = max(e["val_accuracy"] for e in epochs)
         out["best_acc"] = best
         out["time_to_best_s"] = next(e["_arrival_s"] for e in epochs if e["val_accuracy"] == best)
-        for threshold in (0.89, 0.93, 0.94, 0.95):
-            hit = next((e["_arrival_s"] for e in epochs if e["val_accuracy"] >= threshold), None)
-            out[f"time_to_{round(threshold * 100)}_s"] = hit
+        out.update(times_to(out["curve"]))
     rates = [e["samples_per_s"] for e in events if e.get("event") == "progress" and e.get("step", 0) > 1]
     rates += [e["train_samples_per_s"] for e in epochs if "train_samples_per_s" in e]
     rates += [e["images_per_s"] for e in events if e.get("event") == "phase" and "images_per_s" in e]
@@ -218,6 +216,13 @@ def summarise(raw: dict) -> dict:
     if out["status"] != "ok":
         out["stderr_tail"] = raw["stderr_tail"]
     return out
+
+
+def times_to(curve: list) -> dict:
+    """Arrival of the first epoch at each accuracy threshold. The engine's accuracies are float32
+    ratios (188/200 arrives as 0.93999999), so they are compared at 4 decimals, as the curve stores them."""
+    return {f"time_to_{round(t * 100)}_s": next((s for s, acc in curve if round(acc, 4) >= t), None)
+            for t in (0.89, 0.93, 0.94, 0.95)}
 
 
 def run_row(row: Row, env: dict) -> dict:
@@ -442,7 +447,7 @@ def targets(rows: list[Row], micro: list[dict], startup: list[dict], quick: bool
 
     h1, h2, floor, tut = ok("img-head-1"), ok("img-head-2"), refs["floor"]["image"], refs["tut"]["head"]
     if h1:
-        add("1. Head only, images: ≥ 94 % val accuracy", pct(h1["best_acc"]), h1["best_acc"] >= 0.94)
+        add("1. Head only, images: ≥ 94 % val accuracy", pct(h1["best_acc"]), round(h1["best_acc"], 4) >= 0.94)
         if floor:
             r = h1["wall_s"] / floor["wall_s"]
             add("1. … whole process ≤ 1.2× the hand-tuned floor", f"{h1['wall_s']:.1f} s vs {floor['wall_s']:.1f} s "
@@ -477,7 +482,10 @@ def targets(rows: list[Row], micro: list[dict], startup: list[dict], quick: bool
     if n2:
         t95 = n2.get("time_to_95_s")
         add("2. Unfreeze 2: ≥ 95 % (best epoch) within 45 s", f"best {pct(n2['best_acc'])}; 95 % at "
-            f"{fmt(t95, '.1f', ' s') if t95 else 'never'}", t95 is not None and t95 <= 45, "first run, cold caches")
+            f"{fmt(t95, '.1f', ' s') if t95 else 'never'}", t95 is not None and t95 <= 45, "first run, cold caches. Why "
+            "short: 95 % is 146 of 153 photos, one more than 94.8 %; a recipe search (seed 0) of body/head learning-rate "
+            "ratio 0.3 and 1.0, head lr 1e-4 and 3e-4, label smoothing 0.1 and batch 16 gave 92.8-94.1 %, none above the "
+            "default (6 epochs, head 1e-3, body 1e-4, linear probe first, BatchNorm frozen)")
         if h1:
             worst = min(x["best_acc"] for x in (n2, ok("img-full") or n2))
             add("2. … no N worse than head-only by > 2 points", f"head {pct(h1['best_acc'])}, N=2 "
@@ -533,7 +541,7 @@ def targets(rows: list[Row], micro: list[dict], startup: list[dict], quick: bool
         f"peak {big['peak_rss_wait4_bytes'] / 1024**3:.1f} GiB ({big['peak_sampled_bytes']['RssAnon'] / 1024**3:.1f} GiB "
         f"anonymous), {big['wall_s']:.0f} s, {pct(big.get('best_val_accuracy'))}" if big else "—",
         (big["status"] == "ok") if big else None, "bench/memory.py --label after; before and after in docs/memory.md")
-    add("8. GPU throughput", "—", None, "no GPU on this machine")
+    add("8. GPU throughput", "—", None, "no GPU on this machine, and the device tool lent none to this session")
     header = ["| target (issue #8) | measured | verdict | note |", "|---|---|---|---|"]
     if quick:
         header.insert(0, "_Quick run: budgets are shrunk, so accuracy targets are expected to fail here._\n")
@@ -601,6 +609,12 @@ def contributions(rows: list[Row], micro: list[dict]) -> str:
         out.append(f"- **Warm standby worker** (head only, cold caches): {cli['wall_s']:.1f} s as a fresh `transferlab "
                    f"train` process ({fmt(cli.get('before_train_s'))} s of it before training starts) vs "
                    f"{app['wall_s']:.1f} s from Start in the app.")
+    prep = res.get("app-head-prep")
+    if app and prep and prep.get("prepared_ahead_s") is not None:
+        out.append(f"- **Preparing ahead** (the warm worker decodes and runs the frozen network while the Train page is "
+                   f"read, {prep['prepared_ahead_s']:.1f} s of work): Start → trained model {app['wall_s']:.1f} s → "
+                   f"{prep['wall_s']:.1f} s. Memory for large datasets (memory-mapped decode cache, lazy views): "
+                   f"docs/memory.md.")
     for name, a, b in (("images, head only", "img-head-1", "img-head-2"), ("text, head only", "txt-head-1", "txt-head-2")):
         if a in res and b in res:
             out.append(f"- **Frozen-feature cache, second run** ({name}): whole process {res[a]['wall_s']:.1f} s → "
@@ -785,6 +799,7 @@ def render(args) -> int:
     results = {r["id"]: r for r in saved["rows"]}
     for row in rows:
         row.result = results.get(row.id, {"status": "not run"})
+        row.result.update(times_to(row.result.get("curve", [])))
     text = report(args, rows, saved["micro"], saved["startup"], saved.get("machine") or machine(),
                   *saved.get("load", [0.0, 0.0]), saved.get("total_s", 0.0))
     print(text)
