@@ -293,9 +293,9 @@ def measure(code: Path, folder: Path, limit_gb: float, min_available_gb: float, 
             if event.get("event") != "progress":  # thousands of them; only the first per phase matters
                 events.append(event)
             state["phase"] = phase_of(event)
-            firsts.setdefault(state["phase"], round(arrival, 2))
+            firsts.setdefault(state["phase"], event["_arrival_s"])
             if event.get("event") in ("started", "finished", "failed", "cancelled"):
-                firsts.setdefault(event["event"], round(arrival, 2))
+                firsts.setdefault(event["event"], event["_arrival_s"])
         _, status, usage = os.wait4(proc.pid, 0)
         rc = os.waitstatus_to_exitcode(status)
     except BaseException:
