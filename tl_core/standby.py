@@ -18,6 +18,7 @@ from .workspace import home, write_atomic
 
 IDLE_EXIT_S = 15 * 60
 POLL_S = 0.05
+NEXT_PREPARE = "next.prepare"  # a preparation asked for before any worker was ready: the next one takes it
 
 
 def standby_dir() -> Path:
@@ -54,18 +55,17 @@ def hand_over(run_dir: Path) -> int | None:
     return None
 
 
-def request_prepare(config) -> bool:
-    """Ask the ready warm worker to fill the caches for `config` (a RunConfig) now; False when none is ready.
+def request_prepare(config) -> None:
+    """Ask the warm worker to fill the caches for `config` (a RunConfig) now, or as soon as one is ready.
 
     It stays ready meanwhile: a run handed over during the preparation starts when it ends, and being
     for the same data (the person pressed Start on the settings prepared), finds its features made.
     """
-    for ready in sorted(standby_dir().glob("*.ready")):
-        pid = int(ready.stem)
-        if pid_alive(pid):
-            write_atomic(standby_dir() / f"{pid}.prepare", config.to_json())
-            return True
-    return False
+    if not enabled():
+        return
+    ready = [int(r.stem) for r in sorted(standby_dir().glob("*.ready")) if pid_alive(int(r.stem))]
+    target = f"{ready[0]}.prepare" if ready else NEXT_PREPARE  # a page opened while the worker still imports
+    write_atomic(standby_dir() / target, config.to_json())
 
 
 def ensure_standby() -> None:
@@ -95,7 +95,7 @@ def wait_for_run() -> Path | None:
     job, request = folder / f"{me}.job", folder / f"{me}.prepare"
     waited_since = time.time()
     while folder.is_dir() and time.time() - waited_since < IDLE_EXIT_S:
-        if request.exists():
+        if request.exists() or _claim(folder / NEXT_PREPARE, request):
             _prepare(request)
         if job.exists():
             run_dir = Path(job.read_text())
@@ -107,6 +107,14 @@ def wait_for_run() -> Path | None:
     for leftover in (f"{me}.ready", f"{me}.claimed", f"{me}.prepare"):
         (folder / leftover).unlink(missing_ok=True)
     return None
+
+
+def _claim(path: Path, mine: Path) -> bool:
+    try:
+        os.rename(path, mine)  # atomic: of several workers, one takes it
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _prepare(request: Path) -> None:

@@ -198,6 +198,19 @@ def get_run(run_id: str | None):
     return value
 
 
+def keep_worker_warm() -> None:
+    """A worker with torch imported waits for the next Start, but never beside a training run.
+
+    Every page asks (through frame.start), not app.py: on a fresh server, a link straight to a step
+    runs that page's file without app.py.
+    """
+    from tl_core.runs import active_runs
+    from tl_core.standby import ensure_standby
+
+    if not active_runs():
+        ensure_standby()
+
+
 def prepare_ahead(config) -> None:
     """While the person reads the Train page, the warm worker reads the data and runs the frozen network,
     so Start has only the new head left to train. Asked once per data and settings, never beside a run."""
@@ -211,8 +224,8 @@ def prepare_ahead(config) -> None:
     asked = st.session_state.setdefault("prepared_ahead", set())
     if key in asked or active_runs():
         return
-    done, _ = attempt("preparing the data ahead", request_prepare, config)
-    if done:
+    _, problem = attempt("preparing the data ahead", request_prepare, config)
+    if problem is None:
         asked.add(key)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from . import engine
 from . import project as projects
 
 
@@ -43,6 +44,7 @@ def start(slug: str) -> dict | None:
     """
     step = BY_SLUG[slug]
     st.set_page_config(page_title=f"{step.title} · TransferLab", page_icon=":material/school:", layout="wide")
+    engine.keep_worker_warm()
     project = projects.current()
     _keep_in_url(project)
     _step_indicator(step)

@@ -187,11 +187,12 @@ def test_start_is_refused_while_the_data_has_problems(app, home):
     assert "start_training" not in [b.key for b in at.button]
 
 
-def test_the_page_asks_the_warm_worker_to_prepare_the_data_once(app, home):
+def test_the_page_asks_the_warm_worker_to_prepare_the_data_once(app, home, monkeypatch):
     """The features are computed while the person reads the page, so Start only trains the head."""
     from tl_core.config import RunConfig
     from tl_core.standby import standby_dir
 
+    monkeypatch.setenv("TRANSFERLAB_STANDBY", "1")  # app.py then finds the ready "worker" below and starts none
     (standby_dir() / f"{os.getpid()}.ready").touch()  # this test process plays the ready worker
     request = standby_dir() / f"{os.getpid()}.prepare"
     project = make_project(home)
