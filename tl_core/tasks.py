@@ -19,6 +19,7 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from torch import nn
 
 from . import events
@@ -300,8 +301,6 @@ def linear_probe(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor, wei
 def cached_tensor(key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Frozen outputs on disk, so a second run on the same data (another N, another lr) skips the forward."""
     path = cache_dir("frozen") / f"{key}.safetensors"
-    from safetensors import SafetensorError
-
     if path.exists():
         touch_cache(path)
         try:
