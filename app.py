@@ -7,6 +7,8 @@ import streamlit as st
 
 from pages.common.frame import STEPS
 
-pages = [st.Page(step.path, title=f"{number}. {step.title}", icon=step.icon, url_path=step.slug, default=number == 1)
+# No page icons here: Streamlit shows a `:material/...:` page icon as the tab's icon by fetching it from
+# fonts.gstatic.com. The step indicator draws each step's icon from the font that ships with Streamlit.
+pages = [st.Page(step.path, title=step.title, url_path=step.slug, default=number == 1)
          for number, step in enumerate(STEPS, start=1)]
 st.navigation(pages, position="hidden").run()

@@ -1,14 +1,16 @@
-"""Step 1: what transfer learning is, in three sentences and one picture; start a project."""
+"""Step 1: what transfer learning is, in three sentences and one picture; start a project or reopen one."""
+from collections import Counter
 from pathlib import Path
 
 import streamlit as st
 
-from pages.common import frame
+from pages.common import engine, frame
 from pages.common import project as projects
+from pages.common.frame import esc
 
 project = frame.start("welcome")
 
-st.title("Teach a computer to sort your pictures or texts")
+st.subheader("Teach a computer to sort your pictures or texts")
 left, right = st.columns([5, 6], gap="large")
 with left:
     st.markdown(
@@ -45,4 +47,34 @@ if project:
     kind = "picture" if project["kind"] == "image" else "text"
     st.info(f"You already have a {kind} project in this tab. Starting a new one keeps the old one's runs.",
             icon=":material/info:")
+    name_key = f"project_name_{project['id']}"
+    st.text_input("Its name", value=projects.name(project), max_chars=80, key=name_key, width=420,
+                  on_change=lambda: projects.rename(project, st.session_state[name_key]),
+                  help="Its runs are listed under this name, on every step and below.")
     frame.next_button("model", "Continue your project", key="continue")
+
+
+def reopen(saved: dict) -> None:
+    """Open an earlier project through its URL, at the Train step once it has data (else at Add your data)."""
+    st.session_state.pop("run_id", None)  # a run of the project left behind
+    step = "train" if projects.data_source(saved)[0] else "data"
+    st.switch_page(frame.BY_SLUG[step].path, query_params={"project": saved["id"]})
+
+
+earlier = projects.saved_projects()
+if earlier:
+    st.subheader("Your projects")
+    runs_of = Counter((config.extra or {}).get("project")
+                      for config in map(engine.run_config, engine.runs_safe()) if config)
+    with st.container(height=420 if len(earlier) > 4 else "content"):
+        for saved in earlier:
+            runs = runs_of[saved["id"]]
+            with st.container(border=True, horizontal=True, vertical_alignment="center", key=f"saved_{saved['id']}"):
+                st.markdown(f"**{esc(projects.name(saved))}**  \n"
+                            f"{'Pictures' if saved['kind'] == 'image' else 'Texts'} · "
+                            f"{esc(projects.model_title(saved))} · {esc(projects.data_summary(saved))} · "
+                            f"{runs} {'run' if runs == 1 else 'runs'}", width="stretch")
+                if project and saved["id"] == project["id"]:
+                    st.caption("open now", width="content")
+                elif st.button("Reopen", key=f"reopen_{saved['id']}", icon=":material/folder_open:"):
+                    reopen(saved)

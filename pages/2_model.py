@@ -5,7 +5,6 @@ from pages.common import engine, frame
 from pages.common import project as projects
 
 project = frame.start("model")
-st.title("Choose a pre-trained model")
 
 if not project:
     st.info("First tell TransferLab what you want to sort.", icon=":material/info:")
@@ -27,6 +26,15 @@ st.write("Each model below has already learned from a large collection of "
 SPEED = {"fastest": "very quick to train", "fast": "quick to train", "medium": "takes a while to train",
          "slow": "slow to train without a graphics card"}
 
+
+def parameters(info) -> str:
+    """The count the Train step shows (the network your new head sits on), and the published one when it differs."""
+    kept = f"{info.kept_params_m:.1f} million parameters"
+    if round(info.kept_params_m, 1) == round(info.params_m, 1):
+        return kept
+    return f"{kept} ({info.params_m:.1f} million with ImageNet's 1,000-class output layer, which your classes replace)"
+
+
 models = engine.catalog(kind)
 columns = st.columns(3)
 for index, info in enumerate(models):
@@ -44,7 +52,7 @@ for index, info in enumerate(models):
                 st.badge(info.availability, icon=":material/cloud_download:", color="gray")
         st.write(info.summary)
         st.markdown(f"**Learned from:** {info.learned_from}  \n"
-                    f"**Size:** {info.size_mb} MB · {info.params_m:.1f} million parameters  \n"
+                    f"**Size:** {info.size_mb} MB · {parameters(info)}  \n"
                     f"**Speed on a laptop:** {SPEED.get(info.speed, info.speed)}")
         if chosen:
             st.button("Selected", icon=":material/check_circle:", disabled=True, key=f"pick_{info.name}",

@@ -8,9 +8,9 @@ import streamlit as st
 from pages.common import charts, engine, frame
 from pages.common import project as projects
 from pages.common.frame import esc
+from tl_core.data.examples import plural
 
 project = frame.start("data")
-st.title("Add your data")
 
 if not project:
     st.info("Start a project on the Welcome step first, so TransferLab knows whether you sort pictures or texts.",
@@ -118,9 +118,9 @@ def photo_class(cls: dict, index: int) -> None:
                             help="Each photo you take is added to this class right away.")
         if files:
             info, clear = st.columns([4, 1], vertical_alignment="center")
-            usable = report.counts.get(folder.name, 0) if report else len(files)
+            usable = projects.photo_counts(project).get(folder.name, 0)
             left_out = len(files) - usable
-            info.markdown(f"**{usable} {'photo' if usable == 1 else 'photos'}** in this class."
+            info.markdown(f"**{plural(usable, 'photo')}** in this class."
                           + (f" {left_out} {'file was' if left_out == 1 else 'files were'} left out; the report "
                              "below says why." if left_out > 0 else ""))
             clear.button("Remove all photos", key=f"clear_{uid}", icon=":material/delete_sweep:", width="stretch",
@@ -287,7 +287,7 @@ def take_table() -> None:
     folder.mkdir(parents=True)
     name = safe_component(upload.name, fallback="table.csv")
     (folder / name).write_bytes(upload.getvalue())
-    project.update(table_file=name, text_column=None, label_column=None)
+    project.update(table_file=name, text_column=None, label_column=None, label_names={})
     for key in ("text_column_pick", "label_column_pick"):
         st.session_state.pop(key, None)
     projects.save(project)
@@ -295,6 +295,8 @@ def take_table() -> None:
 
 def pick_column(field: str) -> None:
     project[field] = st.session_state[f"{field}_pick"]
+    if field == "label_column":  # other labels: the names given to the old ones no longer apply
+        project["label_names"] = {}
     projects.save(project)
 
 
@@ -333,6 +335,45 @@ def table_source() -> None:
         box.selectbox(label, columns, key=key, help=help, on_change=pick_column, args=(field,))
 
 
+MAX_NAMED = 50  # more labels than this are not classes to name one by one
+
+
+def class_names_editor(data) -> None:
+    """Rename a table's labels ("0" -> "negative"): training then learns the names, so every later step shows them."""
+    names = projects.label_names(project)
+    in_file = {name: label for label, name in names.items()}
+    labels = sorted(in_file.get(c, c) for c in data.classes)  # the file's order, whatever the names sort as
+    if len(labels) > MAX_NAMED:  # the wrong column, most likely: the report below says so
+        return
+    with st.expander(f"Class names ({len(labels)})", expanded=bool(names) or all(c.isdigit() for c in labels)):
+        st.caption("Each class as the table labels it, and the name the model learns and shows in Results and "
+                   "Try it. Leave a name as it is to keep the label.")
+        problem = st.session_state.pop("label_problem", None)
+        if problem:
+            frame.error(problem)
+        for index, label in enumerate(labels):
+            key = f"label_name_{index}"
+            st.session_state[key] = names.get(label, label)  # the project is the truth; a refused name goes back
+            st.text_input(f"Name for the label '{esc(label)}'", key=key, max_chars=80, on_change=name_label,
+                          args=(label, key, labels))
+
+
+def name_label(label: str, key: str, labels: list[str]) -> None:
+    """Callback of a class-name box: keep the name unless two classes would share it."""
+    new = " ".join(st.session_state[key].split())
+    names = projects.label_names(project)
+    if new and new != label:
+        names[label] = new
+    else:
+        names.pop(label, None)
+    shown = new or label
+    if sum(1 for other in labels if names.get(other, other).casefold() == shown.casefold()) > 1:
+        st.session_state["label_problem"] = f"Another class is already called '{shown}'; give each class its own name."
+        return
+    project["label_names"] = names
+    projects.save(project)
+
+
 # ---------------------------------------------------------------- the report
 
 def preview(data) -> None:
@@ -358,7 +399,7 @@ def load_current():
     path, text_col, label_col = projects.data_source(project)
     if path is None:
         return None, None, None
-    data, message = engine.dataset(path, text_col, label_col, projects.stamp(path))
+    data, message = engine.dataset(path, text_col, label_col, projects.stamp(path), projects.label_names(project))
     if message:
         return None, None, message
     report, message = engine.report(data, project.get("val_split", 0.2), project.get("seed", 0))
@@ -375,6 +416,8 @@ def show_report(data, report, problem):
                    "table": "Upload a table", "typed": "Type a few examples for each class"}[project["source"]]
         st.info(f"{nothing} to see how many examples each class has.", icon=":material/info:")
         return None
+    if report.summary:  # a table: its lines, and what became of each
+        st.info(esc(report.summary), icon=":material/table_rows:")
     thing = "pictures" if kind == "image" else "texts"
     a, b, c = st.columns(3)
     a.metric("Classes", len(report.counts))
@@ -415,6 +458,8 @@ elif source == "zip":
     zip_source()
 elif source == "table":
     table_source()
+    if data:
+        class_names_editor(data)
 else:
     st.caption("Name each class and type or paste examples, one per line.")
     classes_editor(typed_class)

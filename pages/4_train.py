@@ -6,11 +6,11 @@ import streamlit as st
 from pages.common import charts, engine, frame
 from pages.common import project as projects
 from pages.common.frame import esc
+from tl_core.data.examples import plural
 
 STOP_GRACE_S = 10.0  # after Stop, the worker gets this long to save and quit before it is killed
 
 project = frame.start("train")
-st.title("Train your model")
 
 
 # ---------------------------------------------------------------- settings
@@ -33,16 +33,15 @@ def describe_choice(n: int, total_blocks: int, scratch: bool) -> str:
 
 
 def blocks_label(n: int, total: int) -> str:
-    if n == 0:
-        return "0: only the new head"
-    if n >= total:
-        return f"{n}: all blocks"
-    return f"{n}: the last {n}"
+    """'8: all blocks': the slider's position and, in the words runs and model cards use, what it trains."""
+    from tl_core.config import ALL, what_trains
+
+    return f"{n}: {what_trains(ALL if n >= total else n)}"
 
 
 def settings(project: dict):
     """Draw the form; return a RunConfig ready to start, or None when something must be fixed first."""
-    from tl_core.config import RunConfig
+    from tl_core.config import ALL, RunConfig
 
     kind = project["kind"]
     path, text_col, label_col = projects.data_source(project)
@@ -50,20 +49,21 @@ def settings(project: dict):
         st.info("Add your data first: training needs examples for at least two classes.", icon=":material/info:")
         frame.link("data", "Go to step 3: Add your data")
         return None
-    data, message = engine.dataset(path, text_col, label_col, projects.stamp(path))
+    data, message = engine.dataset(path, text_col, label_col, projects.stamp(path), projects.label_names(project))
     if message:
         frame.error(message)
         frame.link("data", "Go to step 3: Add your data")
         return None
     own_split = any(e.split for e in data.examples)
 
-    backbone, message = engine.backbone(project["model"], kind, len(data.classes))
+    layout, message = engine.layout(project["model"], kind, len(data.classes))
     if message:
         frame.error(message)
         frame.link("model", "Go to step 2: Choose a model")
         return None
-    total_blocks = backbone.num_blocks
+    total_blocks = layout.num_blocks
 
+    projects.use_settings(project)
     st.subheader("How much of the network should learn?")
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -78,7 +78,7 @@ def settings(project: dict):
                              persist_state="session",
                              help="0 trains only the new head. Each step to the right also fine-tunes one more "
                                   "block of the pre-trained network, starting from the top (the output side).")
-        plan, message = engine.plan(backbone, n, scratch)
+        plan, message = engine.plan(layout, n, scratch)
         if message:
             frame.error(message)
             return None
@@ -86,12 +86,11 @@ def settings(project: dict):
         st.markdown(describe_choice(n, total_blocks, scratch))
         smallest = min((sum(1 for e in data.examples if e.label == c) for c in data.classes), default=0)
         if (n > 0 or scratch) and smallest < 50:
-            st.caption(f"Your smallest class has {smallest} examples. With fewer than about 50 per class, only the "
-                       "new head usually does best; try both and compare them on the All runs step.")
+            st.caption(f"Your smallest class has {plural(smallest, 'example')}. With fewer than about 50 per "
+                       "class, only the new head usually does best; try both and compare them on the All runs step.")
     with right:
-        head = plan.total - sum(b.count(backbone.model) for b in backbone.blocks)
-        blocks = [(b.title, b.count(backbone.model)) for b in backbone.blocks]
-        st.html(charts.network_html(blocks, plan.first_trainable, head, kind, len(data.classes), scratch))
+        st.html(charts.network_html(list(layout.blocks), plan.first_trainable, layout.head, kind,
+                                    len(data.classes), scratch))
 
     st.subheader("Training settings")
     a, b, c = st.columns(3)
@@ -105,7 +104,6 @@ def settings(project: dict):
         if kind == "image":
             augment = st.segmented_control(
                 "Augmentation", ["none", "light", "strong"], key="augment", persist_state="session", required=True,
-                default="light",
                 format_func={"none": "None", "light": "Light", "strong": "Strong"}.get,
                 help="Shows the model slightly changed copies of your photos (mirrored, cropped, recoloured), "
                      "so it learns the object rather than the exact picture.")
@@ -115,7 +113,7 @@ def settings(project: dict):
             st.caption("Augmentation applies to pictures only.")
     with c:
         val_percent = st.slider("Validation share (%)", min_value=10, max_value=50, step=5, key="val_percent",
-                                value=20, persist_state="session", disabled=own_split,
+                                persist_state="session", disabled=own_split,
                                 help="The share of examples kept aside to check the model on examples it has "
                                      "never seen.")
         if own_split:
@@ -142,6 +140,7 @@ def settings(project: dict):
                               help="The same seed and settings give the same split and the same result.")
         name = y.text_input("Name this run (optional)", key="run_name", max_chars=80, persist_state="session",
                             placeholder="e.g. head only, 20 epochs")
+    projects.keep_settings(project)
 
     report, message = engine.report(data, val_percent / 100, int(seed))
     problems = [message] if message else list(report.errors)
@@ -153,10 +152,12 @@ def settings(project: dict):
     info = engine.model_info(project["model"], kind)
     if not info.available:
         frame.warning(f"{info.title} {info.availability}; without internet this run will stop with an explanation.")
-    return RunConfig(data=str(path), model=project["model"], unfreeze=0 if scratch else n, from_scratch=scratch,
+    unfreeze = 0 if scratch else ALL if n >= total_blocks else n  # "all blocks", as the slider said
+    return RunConfig(data=str(path), model=project["model"], unfreeze=unfreeze, from_scratch=scratch,
                      epochs=int(epochs), lr=float(lr), batch_size=int(batch), val_split=val_percent / 100,
                      seed=int(seed), augment=augment or "light", early_stop=int(early), text_column=text_col,
-                     label_column=label_col, name=name.strip(), extra={"project": project["id"], "kind": kind})
+                     label_column=label_col, label_names=projects.label_names(project), name=name.strip(),
+                     extra={"project": project["id"], "kind": kind})
 
 
 def start(config) -> None:
@@ -225,15 +226,17 @@ def panel(run_id: str, was_live: bool) -> None:
         views = started.get("views_per_example", 1)
         copies = f" (each seen {views} ways: mirrored or augmented copies)" if views > 1 else ""
         st.markdown(f"**Training on:** {esc(device.split(',')[0])} · {started['trainable_params']:,} of "
-                    f"{started['total_params']:,} parameters learn · {started['train_examples']} examples for "
-                    f"training{copies}, {started['val_examples']} for checking · {started['epochs']} epochs")
+                    f"{plural(started['total_params'], 'parameter')} learn · "
+                    f"{plural(started['train_examples'], 'example')} for training{copies}, "
+                    f"{started['val_examples']:,} for checking · {plural(started['epochs'], 'epoch')}")
     progress = [e for e in events if e["event"] == "progress"]
     epochs_done = [e for e in events if e["event"] == "epoch"]
     if live and progress:
         last = progress[-1]
         share = min(1.0, last["step"] / max(1, last["steps"]))
         st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {started['epochs'] if started else '?'} · "
-                                f"about {duration(last['eta_s'])} left · {last['samples_per_s']:.0f} examples per second")
+                                f"about {duration(last['eta_s'])} left · "
+                                f"{plural(round(last['samples_per_s']), 'example')} per second")
     elif state == "finished":
         st.progress(1.0, text="100% · done")
     for note in (e for e in events if e["event"] == "note"):
@@ -241,6 +244,8 @@ def panel(run_id: str, was_live: bool) -> None:
     if live or progress or epochs_done:
         st.caption(f"Epochs finished: {len(epochs_done)}" + (f" of {started['epochs']}" if started else ""))
         st.plotly_chart(charts.curves(events, run_id), key=f"curves_{run_id}", config=charts.CONFIG)
+        if charts.curves_note(events):
+            st.caption(charts.curves_note(events))
 
     if live:
         if stopped_at:

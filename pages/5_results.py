@@ -7,9 +7,9 @@ import streamlit as st
 
 from pages.common import charts, engine, frame, understand
 from pages.common.frame import esc
+from tl_core.data.examples import plural
 
 project = frame.start("results")
-st.title("Results")
 
 
 run = engine.pick_run("results")
@@ -59,7 +59,10 @@ with right:
                "answers; everything else is a mistake.")
 
 st.subheader("How training went")
-st.plotly_chart(charts.curves(run.events(), run.id), key=f"history_{run.id}", config=charts.CONFIG)
+history = run.events()
+st.plotly_chart(charts.curves(history, run.id), key=f"history_{run.id}", config=charts.CONFIG)
+if charts.curves_note(history):
+    st.caption(charts.curves_note(history))
 
 st.subheader("Examples the model got wrong")
 mistakes = metrics.get("mistakes", [])
@@ -75,7 +78,7 @@ shown = None if not mistakes else st.selectbox("Show", options, key="mistake_fil
 selected = [m for m in mistakes if shown is None or (m["true"], m["predicted"]) == shown]
 total = metrics.get("mistake_count", len(mistakes))
 if total > len(mistakes):
-    st.caption(f"Showing the {len(mistakes)} most confident of {total} mistakes.")
+    st.caption(f"Showing the {len(mistakes)} most confident of {plural(total, 'mistake')}.")
 
 
 def caption(m: dict) -> str:
@@ -86,7 +89,8 @@ if not selected:
     pass
 elif kind == "image":
     looked = st.toggle("Show where the model looked", key="mistake_cams",
-                       help="Heat maps over the pictures: the bright parts made the model give its wrong answer.")
+                       help="Heat maps over the mistakes and over a few pictures it got right: the lit parts "
+                            "made the model give its answer.")
     root = Path(os.path.normpath(config.data)) if config else None
     grid = st.columns(5)
     for index, m in enumerate(selected[:40]):
@@ -105,6 +109,18 @@ elif kind == "image":
                 st.text("(picture no longer available)")
             st.text(caption(m))
     if looked:
+        right_ones, problem = understand.right_answers(run, 5)
+        if problem:
+            frame.error(problem)
+        elif right_ones:
+            st.markdown("**For comparison, pictures it got right:**")
+            for column, r in zip(st.columns(5), right_ones):
+                heat = understand.heat_map(run, r["picture"])[0]
+                if heat and heat[1] == r["true"]:  # an unlisted mistake (beyond the kept ones) is left out
+                    with column, st.container(border=True):
+                        st.text(f"true: {r['true']}\npredicted: {heat[1]}")
+                        st.image(heat[0], width="stretch")
+        st.html(understand.heat_key())
         st.caption(understand.how_to_read("gradcam"))
 else:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],

@@ -5,7 +5,6 @@ from pages.common import charts, engine, frame, understand
 from pages.common.frame import esc
 
 project = frame.start("try")
-st.title("Try your model")
 
 runs = [r for r in engine.runs_safe() if r.has_model()]
 if not runs:

@@ -1,15 +1,17 @@
-"""Step 7: every run kept on this computer, compared side by side, each model one click from download."""
+"""Step 7: every run kept on this computer, compared side by side, each model one click from download.
+
+Picture runs and text runs are never listed or drawn together (their accuracies answer different
+questions); the kind shown first is the current project's, and its runs are the ones overlaid.
+"""
 import functools
-import time
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from pages.common import charts, engine, frame
+from pages.common import project as projects
 
 project = frame.start("runs")
-st.title("All runs")
 
 runs = engine.runs_safe()
 if not runs:
@@ -19,77 +21,101 @@ if not runs:
         frame.go("welcome")
     st.stop()
 
-STATES = {"queued": "waiting", "running": "training", "finished": "finished", "failed": "failed",
-          "cancelled": "stopped", "interrupted": "interrupted"}
+KINDS = {"image": "Picture runs", "text": "Text runs"}
+MOST_OVERLAID = 5  # more lines than this are hard to tell apart
 
 
-def data_name(config) -> str:
-    """The data's name as a person knows it: an uploaded file's name, else the folder's."""
-    path = Path(config.data)
-    if "projects" in path.parts:
-        return {"photos": "uploaded photos", "zip": "uploaded zip", "typed.tsv": "typed examples"}.get(
-            path.name, path.name)
-    return path.name
+def setting(chosen, used) -> str:
+    """A number the person set, or "auto" with the number the run then used (from its `started` event)."""
+    if chosen:
+        return f"{chosen:g}"
+    return f"auto ({used:g})" if used else "auto"
 
 
-rows, by_id = [], {}
-for run in runs:
-    config = engine.run_config(run)
-    if config is None:
-        continue
-    status = run.status() or {}
+def row(run, config) -> dict:
+    """The run as one row of text and numbers; every column holds one type, as Arrow needs."""
+    started = next((e for e in run.events() if e["event"] == "started"), {})
     metrics = run.metrics() or {}
-    info = engine.model_info(config.model, engine.run_kind(run))
-    by_id[run.id] = run
-    rows.append({
-        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.get("created", 0))),
-        "name": config.name,
-        "status": STATES.get(status.get("state"), status.get("state", "?")),
+    owner = engine.run_project(run)
+    return {
+        "name": engine.run_name(run, config),
+        "project": projects.name(owner) if owner else "none (command line)",
+        "data": engine.run_data(run),
+        "status": engine.run_state(run),
         "accuracy": 100 * metrics["accuracy"] if "accuracy" in metrics else None,
-        "model": info.title,
         "fine-tuned": engine.what_trained(config),
-        "epochs": config.epochs or "auto",
-        "learning rate": config.lr or "auto",
-        "batch size": config.batch_size,
+        "model": engine.model_info(config.model, engine.run_kind(run)).title,
+        "epochs": setting(config.epochs, started.get("epochs")),
+        "batch size": setting(config.batch_size, started.get("batch_size")),
+        "learning rate": setting(config.lr, None),
         "augmentation": config.augment,
-        "data": data_name(config),
-        "run": run.id,
-    })
+        "run": run.id,  # kept out of sight: the command line's name for it, which `transferlab runs` lists
+    }
 
-unreadable = len(runs) - len(rows)
+
+# Columns worth a place only when they tell the listed runs apart; otherwise one caption says their value.
+SECONDARY = ("model", "epochs", "batch size", "learning rate", "augmentation")
+# Pixels: the columns every run has fit beside the sidebar on a 1400-pixel-wide window, with two of the others.
+WIDTHS = {"name": 160, "project": 150, "data": 170, "status": 75, "fine-tuned": 130, "model": 130, "epochs": 65,
+          "batch size": 80, "learning rate": 90, "augmentation": 95}
+
+configs = {run.id: engine.run_config(run) for run in runs}
+readable = [run for run in runs if configs[run.id] is not None]
+unreadable = len(runs) - len(readable)
 if unreadable:  # their config.json is damaged; the folders are left as they are
     frame.warning(f"{unreadable} {'run is' if unreadable == 1 else 'runs are'} left out of this list because "
                   f"{'its' if unreadable == 1 else 'their'} settings file cannot be read (in {runs[0].dir.parent}).")
-if not rows:
+if not readable:
     st.stop()
-table = pd.DataFrame(rows)
-if not table["name"].astype(bool).any():
-    table = table.drop(columns="name")
-st.dataframe(table, hide_index=True, key="runs_table",
-             column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="%.0f%%",
-                                                                      min_value=0, max_value=100)})
+
+kinds = {run.id: engine.run_kind(run) for run in readable}
+present = [k for k in KINDS if k in kinds.values()]
+wanted = st.query_params.get("run")
+preferred = project["kind"] if project else kinds.get(wanted, kinds[readable[0].id])
+if len(present) > 1:
+    kind = st.segmented_control("Show", present, default=preferred if preferred in present else present[0],
+                                format_func=KINDS.get, required=True, key=f"runs_kind_{preferred}",
+                                help="Picture and text runs are never compared in one chart.")
+else:
+    kind = present[0]
+shown = [run for run in readable if kinds[run.id] == kind]
+by_id = {run.id: run for run in shown}
+
+table = pd.DataFrame([row(run, configs[run.id]) for run in shown])
+if kind == "text":  # augmentation applies to pictures only
+    table = table.drop(columns="augmentation")
+same = [c for c in SECONDARY if c in table and table[c].nunique() == 1]
+st.dataframe(table.drop(columns=same), hide_index=True, key=f"runs_table_{kind}", width="stretch",
+             column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="%.0f%%", min_value=0,
+                                                                        max_value=100, width=95),
+                            "run": None,
+                            **{c: st.column_config.TextColumn(c, width=w) for c, w in WIDTHS.items()}})
+if same:
+    st.caption(f"{'This run' if len(table) == 1 else 'Every run here'}: "
+               + " · ".join(f"{c} {table[c].iloc[0]}" for c in same) + ".")
 
 st.subheader("Compare runs")
-with_curves = [r["run"] for r in rows if any(e["event"] == "epoch" for e in by_id[r["run"]].events())]
-names = {run_id: engine.run_label(run) for run_id, run in by_id.items()}
+with_curves = [run.id for run in shown if any(e["event"] == "epoch" for e in run.events())]
+names = {run.id: engine.run_label(run) for run in shown}
 if not with_curves:
     st.caption("Runs appear here once they have finished at least one epoch.")
 else:
-    picked = st.multiselect("Runs to overlay", with_curves, default=with_curves[:3], format_func=names.get,
-                            key="compare_runs", placeholder="Choose runs to compare")
+    own = [i for i in with_curves if project and (configs[i].extra or {}).get("project") == project["id"]]
+    picked = st.multiselect("Runs to overlay", with_curves, default=(own or with_curves)[:MOST_OVERLAID],
+                            format_func=names.get, key=f"compare_runs_{kind}", placeholder="Choose runs to compare",
+                            help="Your current project's runs are chosen first.")
     series = {names[i]: [(e["epoch"], e["val_accuracy"]) for e in by_id[i].events() if e["event"] == "epoch"]
               for i in picked}
     if series:
-        st.plotly_chart(charts.compare(series), key="compare_chart", config=charts.CONFIG)
+        st.plotly_chart(charts.compare(series), key=f"compare_chart_{kind}", config=charts.CONFIG)
 
 st.subheader("Download a model")
-ready = [r["run"] for r in rows if by_id[r["run"]].has_model()]
+ready = [run.id for run in shown if run.has_model()]
 if not ready:
     st.caption("Models can be downloaded once a run has finished.")
 else:
-    wanted = st.query_params.get("run")
     choice = st.selectbox("Which run?", ready, index=ready.index(wanted) if wanted in ready else 0,
-                          format_func=names.get, key="download_pick")
+                          format_func=names.get, key=f"download_pick_{kind}")
     st.download_button("Download the model (.zip)", data=functools.partial(engine.export_zip, by_id[choice]),
                        file_name=f"transferlab-{choice}.zip", mime="application/zip", type="primary",
                        icon=":material/download:", key="download_model", on_click="ignore")

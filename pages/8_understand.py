@@ -5,6 +5,8 @@ pretrained last blocks), where the model looks (Grad-CAM heat maps, or weighted 
 how the network places the validation examples before and after training, and how accuracy grows
 with the number of examples. Each heavy view waits for its button and is cached per run.
 """
+import time
+
 import streamlit as st
 
 from pages.common import charts, engine, frame
@@ -13,7 +15,6 @@ from pages.common.frame import esc
 
 project = frame.start("understand")
 presenting = frame.presenting()
-st.title("Why it works")
 st.markdown("Four ways to look inside transfer learning, on your own data and model.")
 
 
@@ -98,15 +99,21 @@ def start_experiment() -> None:
         st.session_state["experiment_problem"] = message
 
 
-def arm_state(status: dict, evs: list[dict], budget: int) -> str:
+def arm_state(status: dict, evs: list[dict], budget: int, seconds: float) -> str:
+    """One run's line above the chart, e.g. "training, epoch 2 of 3, 40 s of its 60 s"."""
+    from tl_core.explain import time_ran_out
+
     state = status.get("state", "queued")
     if state == "running":
         done = sum(1 for e in evs if e.get("event") == "epoch")
         started = any(e.get("event") == "started" for e in evs)
-        return f"training, epoch {min(done + 1, budget)} of {budget}" if started else "getting ready"
+        spent = time.time() - (status.get("started") or time.time())
+        clock = f", {spent:.0f} s of its {seconds:.0f} s" if seconds else ""
+        return f"training, epoch {min(done + 1, budget)} of {budget}{clock}" if started else "getting ready"
     if state == "finished":
         best = max((e["val_accuracy"] for e in evs if e.get("event") == "epoch"), default=0)
-        return f"finished, best {best:.0%}"
+        ran_out = time_ran_out(evs)
+        return f"finished, best {best:.0%}" + (f" (its time ran out {ran_out})" if ran_out else "")
     if state == "failed":
         return "failed: " + str(status.get("message") or "see the All runs step")
     return ARM_STATES.get(state, state)
@@ -121,6 +128,7 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
         return
     arms, events, states, live = {}, {}, [], False
     budget = max(r.config.epochs for r in found.values())
+    seconds = max(r.config.time_limit_s for r in found.values())
     blocks = found["blocks"].config.unfreeze if "blocks" in found else u.EXPERIMENT_BLOCKS
     for arm in ARMS:
         if arm not in found:
@@ -129,9 +137,9 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
         live = live or status.get("state") in ("queued", "running")
         title = arm_title(arm, blocks)
         arms[arm], events[arm] = (title, evs), evs
-        states.append(f"**{title}:** {esc(arm_state(status, evs, budget))}")
+        states.append(f"**{title}:** {esc(arm_state(status, evs, budget, seconds))}")
     st.markdown(" · ".join(states))
-    st.plotly_chart(u.experiment_figure(arms, budget, presenting), key=f"experiment_{experiment_id}",
+    st.plotly_chart(u.experiment_figure(arms, budget, presenting, seconds), key=f"experiment_{experiment_id}",
                     config=charts.CONFIG)
     st.markdown(f"**{esc(takeaway(events, blocks))}**")
     st.caption(u.how_to_read("experiment") + head_note(events.get("head", [])) + few_checked())
@@ -145,10 +153,14 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
 
 with st.container(key="understand_experiment"):
     st.header("Does transfer learning help here?", divider="gray")
-    st.markdown(f"One click trains three models on this run's data with the same number of epochs: "
-                f"**from scratch** (random numbers, nothing learned before), **pretrained, only a new head**, and "
-                f"**pretrained, the last {u.EXPERIMENT_BLOCKS} blocks fine-tuned too**. They train one after another "
-                "on this computer, so it takes a few minutes; you can leave the page meanwhile.")
+    st.markdown(f"One click trains three models on this run's data, one after another: **pretrained, only a new "
+                f"head**, then **pretrained, the last {u.EXPERIMENT_BLOCKS} blocks fine-tuned too**, then **from "
+                "scratch** (random numbers, nothing learned before). The first results come within seconds; the "
+                "whole comparison takes a couple of minutes, and you can leave the page meanwhile.")
+    from tl_core.explain import EXPERIMENT_SECONDS, what_is_equal
+
+    st.caption(what_is_equal(int(st.session_state.get("experiment_epochs") or u.EXPERIMENT_EPOCHS),
+                             EXPERIMENT_SECONDS))
     experiment_id = find_experiment()
     experiment = experiment_arms(experiment_id) if experiment_id else {}
     running = any(r.state in ("queued", "running") for r in experiment.values())
@@ -156,8 +168,9 @@ with st.container(key="understand_experiment"):
         if not presenting:  # an advanced control: presenter mode keeps the default
             st.number_input("Epochs for each of the three", min_value=1, max_value=30, value=u.EXPERIMENT_EPOCHS,
                             key="experiment_epochs", width=220,
-                            help="The same budget for all three. More epochs give from scratch a fairer chance "
-                                 "but take longer.")
+                            help="The same budget for all three, together with a time limit for each. The "
+                                 "pretrained ones finish their epochs in seconds; from scratch usually runs out "
+                                 "of time first.")
         st.button("Compare the three starting points" if not experiment else "Run the comparison again",
                   type="primary", icon=":material/compare_arrows:", key="start_experiment", disabled=running,
                   on_click=start_experiment,
@@ -177,7 +190,7 @@ with st.container(key="understand_looks"):
         st.markdown("For a few validation pictures (never trained on), a **heat map** shows which parts of the "
                     "picture made the model choose its answer (a method called Grad-CAM).")
         if revealed("cams", "Show where the model looks", ":material/visibility:",
-                    "Draws heat maps for a few validation pictures; the ones the model got wrong come first."):
+                    "Draws heat maps for a few validation pictures: some the model got wrong, some it got right."):
             cards, message = u.image_gallery(run)
             if message:
                 frame.error(message)
@@ -203,6 +216,7 @@ with st.container(key="understand_looks"):
                         if not card["correct"]:
                             true.caption(f"Evidence for **{esc(card['true'])}** (the truth)")
                             true.image(card["true_map"], width="stretch")
+                st.html(u.heat_key())
                 st.caption(u.how_to_read("gradcam", "gradcam_true"))
     else:
         st.markdown("For a few validation sentences (never trained on), each word is shaded by **how much it "
@@ -236,29 +250,33 @@ with st.container(key="understand_looks"):
                 st.html(u.words_key())
 
 
-# ---------------------------------------------------------------- (c) the features already know
+# ---------------------------------------------------------------- (c) do the features already know?
 
 with st.container(key="understand_features"):
-    st.header("The features already know", divider="gray")
+    st.header("Do the features already know?", divider="gray")
     thing = "picture" if kind == "image" else "sentence"
-    st.markdown(f"Every validation {thing} becomes a dot, placed by how the network sees it, **before** training on "
-                "your data and **after**. Point at a dot to see which one it is.")
+    st.markdown(f"Every validation {thing} becomes a dot, placed by how the network sees it before training on "
+                "your data (and after, when training changed the network). Point at a dot to see which one it is.")
     if revealed("features", "Draw the feature maps", ":material/scatter_plot:",
                 "Passes every validation example through the network before and after training (a few seconds)."):
         maps, message = u.feature_maps(run)
         if message:
             frame.error(message)
         else:
+            st.subheader(maps["before"]["headline"])
             st.plotly_chart(u.feature_map_figure(maps, presenting), key=f"feature_map_{run.id}",
                             config=charts.CONFIG)
-            st.markdown(f"**Before training:** {esc(maps['before']['summary'])}  \n"
-                        f"**After training:** {esc(maps['after']['summary'])}")
-            if config.unfreeze == 0 and not config.from_scratch:
-                st.info("In this run only the new head learned: the network itself stayed frozen, so it sees your "
-                        "examples exactly as before and the two maps are the same. Everything the head needed was "
-                        "already in the pretrained features. Runs that fine-tune blocks change the right-hand map.",
+            if maps["after"]:
+                st.markdown(f"**Before training:** {esc(maps['before']['summary'])}  \n"
+                            f"**After training:** {esc(maps['after']['summary'])}")
+                st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
+            else:
+                st.markdown(f"**Before training:** {esc(maps['before']['summary'])}")
+                st.info("There is no \"after\" map for this run: only the new head learned, the network itself "
+                        "stayed frozen, so its features did not change and the map would be the same picture. "
+                        "Runs that fine-tune blocks (or train from scratch) change the features and get a second map.",
                         icon=":material/lightbulb:")
-            st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
+                st.caption(u.how_to_read("feature_map"))
 
 
 # ---------------------------------------------------------------- (d) how much data do I need?
@@ -273,9 +291,12 @@ with st.container(key="understand_curve"):
         if message:
             frame.error(message)
         else:
-            st.plotly_chart(u.learning_curve_figure(points, presenting), key=f"learning_curve_{run.id}",
+            from tl_core.explain import curve_summary
+
+            accuracy = (run.metrics() or {}).get("accuracy")
+            st.plotly_chart(u.learning_curve_figure(points, accuracy, presenting), key=f"learning_curve_{run.id}",
                             config=charts.CONFIG)
-            said = u.learning_curve_sentence(points)
+            said = curve_summary(points, accuracy, config)
             if said:
-                st.markdown(f"**{esc(said)}**")
+                st.markdown(esc(said))
             st.caption(u.how_to_read("learning_curve") + few_checked())

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--text-column", default=None)
     p.add_argument("--label-column", default=None)
+    p.add_argument("--label-name", type=_label_name, action="append", default=[], metavar="LABEL=NAME",
+                   help="train and show the class LABEL as NAME, e.g. --label-name 0=negative (repeatable)")
     p.add_argument("--name", default="")
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     p.set_defaults(func=_train)
@@ -86,6 +88,13 @@ def _unfreeze(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a number of blocks or 'all', not {value!r}") from None
 
 
+def _label_name(value: str) -> tuple[str, str]:
+    label, equals, name = value.partition("=")
+    if not equals or not label or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected LABEL=NAME, e.g. 0=negative, not {value!r}")
+    return label, name
+
+
 def _app(args) -> int:
     import subprocess
 
@@ -116,7 +125,8 @@ def _train(args) -> int:
     config = RunConfig(data=args.data, model=args.model, unfreeze=args.unfreeze, from_scratch=args.from_scratch,
                        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, val_split=args.val_split,
                        seed=args.seed, augment=args.augment, early_stop=args.early_stop, device=args.device,
-                       text_column=args.text_column, label_column=args.label_column, name=args.name)
+                       text_column=args.text_column, label_column=args.label_column,
+                       label_names=dict(args.label_name), name=args.name)
     run = create_run(config)
     code = run_worker(run.dir, echo=_print_json if args.json else _ProgressPrinter())
     ending = next((e for e in reversed(run.events()) if e["event"] in events.ENDINGS), None)
@@ -131,11 +141,14 @@ def _print_json(event: dict) -> None:
 
 class _ProgressPrinter:
     def __call__(self, event: dict) -> None:
+        from .data.examples import plural
+
         kind = event["event"]
         if kind == "started":
             print(f"Training on {event['device']}: {event['path']}, {event['trainable_params']:,} of "
-                  f"{event['total_params']:,} parameters train; {event['train_examples']} training and "
-                  f"{event['val_examples']} validation examples, {event['epochs']} epochs.", file=sys.stderr)
+                  f"{plural(event['total_params'], 'parameter')} train; {event['train_examples']:,} training and "
+                  f"{plural(event['val_examples'], 'validation example')}, {plural(event['epochs'], 'epoch')}.",
+                  file=sys.stderr)
         elif kind == "progress":
             done = event["step"] / max(event["steps"], 1)
             bar = "#" * int(done * 30)
@@ -150,6 +163,8 @@ class _ProgressPrinter:
 
 
 def _print_summary(run, ending: dict) -> None:
+    from .data.examples import plural
+
     metrics = run.metrics() or {}
     if ending["event"] == "failed":
         print(f"Training failed: {ending['reason']}")
@@ -158,7 +173,7 @@ def _print_summary(run, ending: dict) -> None:
           f"Best epoch {ending.get('best_epoch')}: validation accuracy {ending.get('best_val_accuracy') or 0:.1%}")
     for name, m in metrics.get("per_class", {}).items():
         print(f"  {name:20} precision {m['precision']:.1%}  recall {m['recall']:.1%}  f1 {m['f1']:.1%}  "
-              f"({m['support']} examples)")
+              f"({plural(m['support'], 'example')})")
     print(f"Run: {run.id}   (transferlab predict {run.id} FILE…   ·   transferlab export {run.id})")
 
 

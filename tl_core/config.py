@@ -10,6 +10,17 @@ ALL = -1  # `unfreeze=ALL` fine-tunes every block
 AUGMENTATIONS = ("none", "light", "strong")
 
 
+def what_trains(unfreeze: int, from_scratch: bool = False) -> str:
+    """A fine-tuning choice in the words every view uses: the Train slider, run labels, All runs, the model card."""
+    if from_scratch:
+        return "everything, from scratch"
+    if unfreeze == 0:
+        return "only the new head"
+    if unfreeze < 0:
+        return "all blocks"
+    return "the last block" if unfreeze == 1 else f"the last {unfreeze} blocks"
+
+
 @dataclass
 class RunConfig:
     data: str                          # folder of class sub-folders, a .zip of one, or a CSV/TSV/TXT table
@@ -23,9 +34,12 @@ class RunConfig:
     seed: int = 0
     augment: str = "light"             # "none" | "light" | "strong"
     early_stop: int = 0                # stop after this many epochs without a better val accuracy; 0 = never
+    time_limit_s: float = 0.0          # stop this long after the run started, scoring the epoch under way; 0 = none
     device: str = "auto"               # "auto" picks CUDA, then Apple MPS, then the CPU
     text_column: str | None = None     # for tables: which column holds the text (name or 0-based index); None = guess
     label_column: str | None = None    # for tables: which column holds the label; None = guess
+    label_names: dict[str, str] = field(default_factory=dict)  # label in the data -> class name to train and show,
+    #                                    e.g. {"0": "negative"}; labels not named keep their own
     name: str = ""                     # a label a person gives the run
     extra: dict = field(default_factory=dict)  # room for experiment tags (e.g. {"experiment": "..."}); never read by the trainer
 

@@ -6,6 +6,8 @@ import zipfile
 from pathlib import Path
 
 from .checkpoint import DESCRIPTION, WEIGHTS, load_trained
+from .config import what_trains
+from .data.examples import plural
 from .runs import Run
 from .workspace import read_json, write_atomic, write_json
 
@@ -69,17 +71,17 @@ def model_card(run: Run, description: dict) -> str:
         "## What it predicts", "", ", ".join(f"`{c}`" for c in description["classes"]), "",
         "## How it was trained", "",
         f"- data: `{config.data}`",
-        "- from scratch (random weights)" if config.from_scratch else
-        f"- pretrained; blocks fine-tuned: {config.unfreeze if config.unfreeze >= 0 else 'all'} (0 = only the new head)",
+        f"- started from: {'random weights' if config.from_scratch else 'the pretrained weights'}",
+        f"- what trained: {what_trains(config.unfreeze, config.from_scratch)}",
         f"- epochs: {config.epochs or 'automatic'}, learning rate: {config.lr or 'automatic'}, batch size: "
         f"{config.batch_size or 'automatic'}, augmentation: {config.augment}, seed: {config.seed}", "",
         "## How good it is (validation set)", "",
-        f"- accuracy: {metrics.get('accuracy', 0):.1%} on {metrics.get('examples', 0)} examples "
+        f"- accuracy: {metrics.get('accuracy', 0):.1%} on {plural(metrics.get('examples', 0), 'example')} "
         f"(best epoch {metrics.get('best_epoch', '?')})",
     ]
     for name, m in metrics.get("per_class", {}).items():
         lines.append(f"- `{name}`: precision {m['precision']:.1%}, recall {m['recall']:.1%}, "
-                     f"F1 {m['f1']:.1%}, {m['support']} examples")
+                     f"F1 {m['f1']:.1%}, {plural(m['support'], 'example')}")
     lines += ["", "## Files", "",
               f"- `{WEIGHTS}`: the weights (safetensors); `{DESCRIPTION}`: architecture, classes, preprocessing",
               "- `labels.json`: class names in output order; `config.json`: the training settings",

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from .config import ALL
-from .models.backbone import Backbone
+from .models.layout import Layout, layout_of
+
+if TYPE_CHECKING:  # torch stays out of the app's process: the Train page imports this module to count
+    from torch import nn
+
+    from .models.backbone import Backbone
 
 
 @dataclass(frozen=True)
@@ -46,14 +50,16 @@ def apply_plan(backbone: Backbone, unfreeze: int, from_scratch: bool = False) ->
     return plan_for(backbone, n, from_scratch)
 
 
-def plan_for(backbone: Backbone, unfreeze: int, from_scratch: bool = False) -> Plan:
-    """The counts a UI shows for a slider position, without touching the model."""
-    n = backbone.num_blocks if from_scratch else resolve_unfreeze(unfreeze, backbone.num_blocks)
-    first = backbone.num_blocks - n
-    params = dict(backbone.model.named_parameters())
-    trainable = sum(params[name].numel() for b in backbone.blocks[first:] for name in b.param_names)
-    trainable += sum(params[name].numel() for name in backbone.head_names())
-    return Plan(n, first, trainable, backbone.param_count(), from_scratch)
+def plan_for(model: Layout | Backbone, unfreeze: int, from_scratch: bool = False) -> Plan:
+    """The counts a UI shows for a slider position, from the model's layout (a built model's is read off it).
+
+    Training counts through here too (`apply_plan`), so the Train page and the run's `started` event agree.
+    """
+    layout = model if isinstance(model, Layout) else layout_of(model)
+    n = layout.num_blocks if from_scratch else resolve_unfreeze(unfreeze, layout.num_blocks)
+    first = layout.num_blocks - n
+    trainable = sum(count for _, count in layout.blocks[first:]) + layout.head
+    return Plan(n, first, trainable, layout.total, from_scratch)
 
 
 def keep_batchnorm_frozen(model: nn.Module) -> None:
@@ -62,6 +68,8 @@ def keep_batchnorm_frozen(model: nn.Module) -> None:
     Small datasets give noisy batch statistics; keeping the pretrained ones is what makes
     fine-tuning the last blocks beat head-only here instead of losing to it.
     """
+    from torch import nn
+
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.eval()

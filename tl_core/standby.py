@@ -3,7 +3,11 @@
 Importing torch, timm and transformers costs about 3-5 s of every fresh process here; on cached
 features the training itself takes about one second. So the app keeps one worker warm: `start_run`
 hands the run to it and starts another for the run after. Handing over is a rename (atomic, so one
-run reaches one worker); a standby that waits too long, or whose workspace is gone, exits by itself.
+run reaches one worker); a standby that waits too long, whose workspace is gone, or whose app is gone,
+exits by itself. The app is its parent: a worker runs in its own session (so Stop can kill its group), so
+stopping the server's process group does not reach it, and an idle standby held its memory (970 MB
+resident once ready, measured) for 15 minutes. Once it has taken a run it no longer watches: the run
+folder is the truth, and a restarted app reconnects.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +23,8 @@ from .workspace import home, write_atomic
 
 IDLE_EXIT_S = 15 * 60
 POLL_S = 0.05
+APP_POLL_S = 0.5
+APP_PID = "TRANSFERLAB_APP_PID"  # given to a standby: the process it keeps warm for (its parent)
 NEXT_PREPARE = "next.prepare"  # a preparation asked for before any worker was ready: the next one takes it
 
 
@@ -31,11 +38,12 @@ def enabled() -> bool:
     return os.environ.get("TRANSFERLAB_STANDBY", "1") != "0"
 
 
-def spawn_worker(args: list[str], log: Path) -> subprocess.Popen:
+def spawn_worker(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A worker in its own session: a crash there never reaches the app, and Stop can kill its whole group."""
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "tl_core.cli", "worker", *args], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                env=env)
 
 
 def hand_over(run_dir: Path) -> int | None:
@@ -77,19 +85,26 @@ def ensure_standby() -> None:
         if pid_alive(int(marker.stem)):
             return
         marker.unlink(missing_ok=True)
-    process = spawn_worker(["--standby"], folder / "standby.log")
+    process = spawn_worker(["--standby"], folder / "standby.log", env={**os.environ, APP_PID: str(os.getpid())})
     (folder / f"{process.pid}.starting").touch()
 
 
 def wait_for_run() -> Path | None:
-    """In the standby process: import what training needs, say ready, wait for a run folder."""
+    """In the standby process: import what training needs, say ready, wait for a run folder.
+
+    Until it takes a run, it ends with the app that started it (`APP_PID`); started by hand, it waits alone.
+    """
+    folder = standby_dir()
+    me = os.getpid()
+    taking = threading.Lock()  # held while a run is taken, so the app's end never cuts a handover short
+    if os.environ.get(APP_PID):
+        threading.Thread(target=_end_with_app, args=(int(os.environ[APP_PID]), folder, me, taking),
+                         daemon=True).start()
     import timm  # noqa: F401  (the point is to pay these imports now)
     import transformers  # noqa: F401
 
     from . import train  # noqa: F401
 
-    folder = standby_dir()
-    me = os.getpid()
     (folder / f"{me}.ready").touch()
     (folder / f"{me}.starting").unlink(missing_ok=True)
     job, request = folder / f"{me}.job", folder / f"{me}.prepare"
@@ -98,15 +113,35 @@ def wait_for_run() -> Path | None:
         if request.exists() or _claim(folder / NEXT_PREPARE, request):
             _prepare(request)
         if job.exists():
+            taking.acquire()  # never released: from now on this process belongs to the run
             run_dir = Path(job.read_text())
             job.unlink()
             (folder / f"{me}.claimed").unlink(missing_ok=True)
             _log_into(run_dir / "worker.log")
             return run_dir
         time.sleep(POLL_S)
-    for leftover in (f"{me}.ready", f"{me}.claimed", f"{me}.prepare"):
-        (folder / leftover).unlink(missing_ok=True)
+    _clear_markers(folder, me)
     return None
+
+
+def _end_with_app(app_pid: int, folder: Path, me: int, taking: threading.Lock) -> None:
+    """Exit this process once its parent, the app, is gone (its parent is then init or a subreaper).
+
+    A run handed over just before the app ended is still taken: only a standby with nothing to do exits.
+    The exit is immediate, also in the middle of preparing ahead (whose cache files are written atomically).
+    """
+    while os.getppid() == app_pid:
+        time.sleep(APP_POLL_S)
+    if (folder / f"{me}.job").exists() or not taking.acquire(blocking=False):
+        return
+    _clear_markers(folder, me)
+    print("the app that started this standby worker is gone: exiting", flush=True)
+    os._exit(0)
+
+
+def _clear_markers(folder: Path, me: int) -> None:
+    for leftover in (f"{me}.starting", f"{me}.ready", f"{me}.claimed", f"{me}.prepare"):
+        (folder / leftover).unlink(missing_ok=True)
 
 
 def _claim(path: Path, mine: Path) -> bool:

@@ -165,9 +165,10 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
                     weight_decay=1e-4, frozen_batchnorm=True, path="cached features", info=cached_views,
                     lightweight=True, **common)
 
+    head_fit = {}
     if not plan.from_scratch:
-        train_feats, _ = pooled_features()
-        linear_probe(backbone.head, train_feats, train_labels)
+        train_feats, val_feats = pooled_features()
+        head_fit = fit_head_first(backbone.head, (train_feats, train_labels), (val_feats, labels[val_idx]))
 
     first = plan.first_trainable
     if not plan.from_scratch and backbone.stages and first > 0 and _fits(backbone, first, len(train_labels)):
@@ -179,7 +180,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
         return Task(module=suffix, forward=lambda x, training: suffix(x[0]),
                     train_inputs=(acts[:len(train_labels)],), train_labels=train_labels,
                     val_inputs=(acts[len(train_labels):],), weight_decay=0.01, frozen_batchnorm=True,
-                    path="cached prefix", info=cached_views, **common)
+                    path="cached prefix", info={**cached_views, **head_fit}, **common)
 
     train_images, val_images = decoded.images[train_idx], decoded.images[val_idx]
     aug = augmenter(config.augment, tuple(train_images.shape[-2:]))
@@ -190,7 +191,7 @@ def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on
 
     return Task(module=model, forward=forward, train_inputs=(train_images,), train_labels=labels[train_idx],
                 val_inputs=(val_images,), weight_decay=0.01, frozen_batchnorm=not plan.from_scratch,
-                path="full network", **common)
+                path="full network", info=head_fit, **common)
 
 
 class FeatureExtractor(nn.Module):
@@ -250,15 +251,18 @@ def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_
         return Task(module=backbone.head, forward=lambda x, training: backbone.head(x[0]),
                     train_inputs=(feats[train_idx],), val_inputs=(feats[val_idx],), weight_decay=1e-4,
                     frozen_batchnorm=True, path="cached features", lightweight=True, **common)
+    head_fit = {}
     if not plan.from_scratch:
-        linear_probe(backbone.head, pooled_features()[train_idx], labels[train_idx])
+        feats = pooled_features()
+        head_fit = fit_head_first(backbone.head, (feats[train_idx], labels[train_idx]),
+                                  (feats[val_idx], labels[val_idx]))
 
     def forward(x: tuple, training: bool) -> torch.Tensor:
         return model(*trim(x[0], x[1]))
 
     return Task(module=model, forward=forward, train_inputs=(tokens.ids[train_idx], tokens.mask[train_idx]),
                 val_inputs=(tokens.ids[val_idx], tokens.mask[val_idx]), weight_decay=0.01, frozen_batchnorm=True,
-                path="full network", lengths=lengths[train_idx], **common)
+                path="full network", lengths=lengths[train_idx], info=head_fit, **common)
 
 
 @torch.no_grad()
@@ -281,6 +285,22 @@ def text_features(model, tokens, lengths: torch.Tensor, runtime: Runtime, batch_
 
 def _reporter(on_event: events.EventSink, text: str) -> Callable[[int, int], None]:
     return lambda done, total: on_event(events.make(events.PREPARING, text=text, done=done, total=total))
+
+
+def fit_head_first(head: nn.Linear, train: tuple[torch.Tensor, torch.Tensor],
+                   val: tuple[torch.Tensor, torch.Tensor]) -> dict:
+    """The linear probe before fine-tuning, and how the fitted head then scores (features, labels each).
+
+    Returned as the `started` event's `head_fit`: fine-tuning's training loss starts from this one, which
+    is near zero once the head has memorised the frozen features (0.015 against a validation loss of
+    1.07 with 2 blocks unfrozen), so the loss chart marks this phase rather than leave the flat start unexplained.
+    """
+    linear_probe(head, *train)
+    with torch.no_grad():
+        train_loss = F.cross_entropy(head(train[0].float()), train[1]).item()
+        val_logits = head(val[0].float())
+    return {"head_fit": {"train_loss": train_loss, "val_loss": F.cross_entropy(val_logits, val[1]).item(),
+                         "val_accuracy": (val_logits.argmax(1) == val[1]).float().mean().item()}}
 
 
 def linear_probe(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor, weight_decay: float = 1e-3) -> None:

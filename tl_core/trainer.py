@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from . import events
 from .config import RunConfig
-from .data import DataError, Dataset, load_dataset, load_image_folder, load_image_zip, make_report, split
+from .data import (DataError, Dataset, load_dataset, load_image_folder, load_image_zip, make_report, rename_labels,
+                   split)
 from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
@@ -104,7 +105,12 @@ def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime
 
 
 def open_data(config: RunConfig) -> Dataset:
-    """The run's examples. A zip is unpacked once into the workspace, so later runs on it hit the caches."""
+    """The run's examples, their labels renamed as the config says, so the model's classes are those names."""
+    return rename_labels(_read_data(config), config.label_names)
+
+
+def _read_data(config: RunConfig) -> Dataset:
+    """The examples as the source labels them. A zip is unpacked once into the workspace, so later runs hit caches."""
     path = Path(config.data).expanduser()
     if path.suffix.lower() != ".zip" or not path.is_file():
         return load_dataset(path, text_column=config.text_column, label_column=config.label_column)
@@ -139,6 +145,8 @@ def check_settings(config: RunConfig) -> None:
                         "(typical: 0.0001 to 0.01), or 0 for automatic.")
     if config.batch_size < 0:
         raise DataError("Batch size must be at least 1 (or 0 for automatic).")
+    if config.time_limit_s < 0:
+        raise DataError(f"A time limit of {config.time_limit_s} seconds is impossible: use 0 for none, or more.")
     if not 0 < config.val_split <= 0.9:
         raise DataError("The validation share must be between 0.05 and 0.9 (e.g. 0.2 for 20 %).")
 
@@ -206,12 +214,15 @@ class TrainingLoop:
                     last_progress, window_start, window_samples = now, now, 0
                 if self.should_stop():
                     return self._finish(best, "cancelled")  # within one step; the partial epoch is not scored
+                if self._out_of_time():
+                    break  # the steps of this epoch so far are scored below, as a partial epoch
             val_loss, val_acc, probs = task.validate(self.runtime)
             if not math.isfinite(val_loss):
                 return self._diverged(best)
             self.emit(events.make(events.EPOCH, epoch=epoch, train_loss=sum(losses) / len(losses), val_loss=val_loss,
                                   val_accuracy=val_acc, lr=optimizer.param_groups[0]["lr"],
-                                  elapsed_s=time.time() - self.started))
+                                  elapsed_s=time.time() - self.started,
+                                  partial=step < epoch * total_steps // task.epochs))
             if val_acc > best["accuracy"]:
                 best = {"epoch": epoch, "accuracy": val_acc, "state": _snapshot(model), "probs": probs}
                 since_better = 0
@@ -219,9 +230,13 @@ class TrainingLoop:
                     task.save(self.run_dir)  # slow epochs: a killed worker still leaves its best model behind
             else:
                 since_better += 1
-            if config.early_stop and since_better >= config.early_stop:
+            if config.early_stop and since_better >= config.early_stop or self._out_of_time():
                 break
         return self._finish(best, "finished")
+
+    def _out_of_time(self) -> bool:
+        """The run's time limit (seconds since it started, preparation included) has passed."""
+        return bool(self.config.time_limit_s) and time.time() - self.started >= self.config.time_limit_s
 
     def _finish(self, best: dict, status: str) -> TrainResult:
         if best["state"] is None:  # stopped before the first epoch ended: nothing worth keeping

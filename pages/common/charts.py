@@ -10,6 +10,8 @@ import html
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from tl_core.data.examples import plural
+
 from .frame import plot_text
 
 BLUE, ORANGE, GREEN, GREY = "#2563eb", "#f97316", "#16a34a", "#9ca3af"
@@ -39,13 +41,21 @@ def counts(report) -> go.Figure:
 
 
 def curves(events: list[dict], revision: str) -> go.Figure:
-    """Loss and validation accuracy as training goes; the thin line moves within an epoch."""
+    """Loss and validation accuracy as training goes; the thin line moves within an epoch.
+
+    When the new head was fitted on frozen features before fine-tuning (the `started` event's `head_fit`),
+    that phase is a shaded band ending at epoch 0, where the per-epoch lines start from the fitted head's
+    scores: otherwise a training loss near zero from the first step looks like a broken chart.
+    """
     started = next((e for e in events if e["event"] == "started"), {})
     epochs = started.get("epochs") or 0
     steps = started.get("steps") or 0
     per_epoch = steps / epochs if epochs and steps else None
     progress = [e for e in events if e["event"] == "progress"]
     finished_epochs = [e for e in events if e["event"] == "epoch"]
+    head_fit = started.get("head_fit")
+    if head_fit:
+        finished_epochs = [{"epoch": 0, **head_fit}] + finished_epochs
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss: lower is better", "Validation accuracy: higher is better"))
     if per_epoch and progress:
@@ -60,12 +70,33 @@ def curves(events: list[dict], revision: str) -> go.Figure:
                     mode="lines+markers", line=dict(color=ORANGE), row=1, col=1)
     fig.add_scatter(x=x, y=[100 * e["val_accuracy"] for e in finished_epochs], name="validation accuracy",
                     mode="lines+markers", line=dict(color=GREEN), row=1, col=2)
-    span = [0, max(epochs, 1) + 0.2] if epochs else None
+    span = [-HEAD_FIT_WIDTH if head_fit else 0, max(epochs, 1) + 0.2] if epochs else None
     fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=span,
                      dtick=1 if epochs and epochs <= 20 else None)
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="% correct", range=[0, 102], row=1, col=2)
+    if head_fit:
+        fig.add_vrect(x0=-HEAD_FIT_WIDTH, x1=0, fillcolor=GREY, opacity=0.25, line_width=0, row=1, col="all",
+                      name=HEAD_FIT_MARK, annotation_text=HEAD_FIT_MARK, annotation_position="inside",
+                      annotation_textangle=-90, annotation_font=dict(size=12, color="#374151"))
     return _layout(fig, 360, revision)
+
+
+HEAD_FIT_WIDTH = 0.5          # how wide, in epochs, the band for fitting the head before fine-tuning is drawn
+HEAD_FIT_MARK = "head fitted first"
+
+
+def curves_note(events: list[dict]) -> str:
+    """What to read from the loss chart when the head was fitted before fine-tuning; "" otherwise."""
+    started = next((e for e in events if e["event"] == "started"), {})
+    head_fit = started.get("head_fit")
+    if not head_fit:
+        return ""
+    return (f"Grey band, epoch 0: before fine-tuning began, the new head was fitted on what the frozen network "
+            f"makes of the training examples. It already fits them closely (training loss "
+            f"{head_fit['train_loss']:.3f}), so training loss starts low and stays low; that is not a fault. "
+            f"Watch the validation loss ({head_fit['val_loss']:.2f} at epoch 0) and accuracy "
+            f"({head_fit['val_accuracy']:.0%}): they show whether fine-tuning helps on examples it never trained on.")
 
 
 def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:
@@ -135,7 +166,7 @@ _PLUS = '<span class="tl-plus">+</span>'
 def network_html(blocks: list[tuple[str, int]], first_trainable: int, head_params: int, kind: str,
                  num_classes: int, scratch: bool = False) -> str:
     """The network drawn top (output) to bottom (input). Only our own strings go in: block titles and numbers."""
-    rows = [f'<div class="tl-io">▲ prediction: one of {int(num_classes)} classes</div>',
+    rows = [f'<div class="tl-io">▲ prediction: one of {plural(int(num_classes), "class", "classes")}</div>',
             f'<div class="tl-block tl-head" data-state="head"><span>{_PLUS} New head: learns your classes</span>'
             f'<span class="tl-count">{_short(head_params)} · trains</span></div>']
     for index in range(len(blocks) - 1, -1, -1):

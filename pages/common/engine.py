@@ -48,30 +48,39 @@ def model_info(name: str, kind: str):
 
 
 @st.cache_resource(show_spinner="Loading the network's layout…", max_entries=4)
-def _backbone(name: str, kind: str, num_classes: int):
+def _built_layout(name: str, kind: str, num_classes: int):
     from tl_core.models import load_model
+    from tl_core.models.layout import layout_of
 
-    return load_model(name, kind, num_classes, pretrained=False)
+    return layout_of(load_model(name, kind, num_classes, pretrained=False))
 
 
-def backbone(name: str, kind: str, num_classes: int) -> Outcome:
-    """The network without its weights (enough to draw it and count parameters), cached per model.
+def layout(name: str, kind: str, num_classes: int) -> Outcome:
+    """The network's blocks and parameter counts, enough to draw it and count what trains.
 
-    A text model that is not on this computer is not asked for: even without its weights the engine
-    fetches its layout from the hub, retrying for about a minute when there is no internet.
+    A catalogue model's comes with the catalogue: building the network for it (torch imported into the
+    server, the model made) made the first visit to the Train page take 11-25 s on a busy 2-core CPU.
+    Any other model is built once without its weights. A text model that is not on this computer is not asked for: even
+    without its weights the engine fetches its layout from the hub, retrying for about a minute offline.
     """
+    from tl_core.models.catalog import shipped_layout
+
+    num_classes = max(2, num_classes)
+    shipped = shipped_layout(name, kind, num_classes)
+    if shipped is not None:
+        return shipped, None
     info = model_info(name, kind)
     if kind == "text" and not info.available:
         return None, (f"{info.title} is not on this computer yet: it {info.availability}, so its layers cannot be "
                       "shown or trained without an internet connection. Pick a model marked 'available offline' "
                       "on step 2.")
-    return attempt("loading the network", _backbone, name, kind, max(2, num_classes))
+    return attempt("loading the network", _built_layout, name, kind, num_classes)
 
 
-def plan(backbone, unfreeze: int, from_scratch: bool) -> Outcome:
+def plan(layout, unfreeze: int, from_scratch: bool) -> Outcome:
     from tl_core.freeze import plan_for
 
-    return attempt("counting parameters", plan_for, backbone, unfreeze, from_scratch)
+    return attempt("counting parameters", plan_for, layout, unfreeze, from_scratch)
 
 
 # ---------------------------------------------------------------- data
@@ -83,8 +92,15 @@ def _dataset(path: str, text_column: str | None, label_column: str | None, stamp
     return load_dataset(path, text_column=text_column, label_column=label_column)
 
 
-def dataset(path: Path, text_column: str | None, label_column: str | None, stamp: tuple) -> Outcome:
-    return attempt("reading your data", _dataset, str(path), text_column, label_column, stamp)
+def dataset(path: Path, text_column: str | None, label_column: str | None, stamp: tuple,
+            label_names: dict[str, str] | None = None) -> Outcome:
+    """The data as training reads it: with `label_names` ("0" -> "negative"), its classes are those names."""
+    from tl_core.data import rename_labels
+
+    data, message = attempt("reading your data", _dataset, str(path), text_column, label_column, stamp)
+    if message or not label_names:
+        return data, message
+    return attempt("naming the classes", rename_labels, data, label_names)
 
 
 def report(data, val_split: float, seed: int = 0) -> Outcome:
@@ -220,7 +236,7 @@ def prepare_ahead(config) -> None:
     if config.from_scratch:
         return
     key = (config.data, config.model, config.augment, config.seed, config.val_split, config.text_column,
-           config.label_column)
+           config.label_column, tuple(sorted(config.label_names.items())))
     asked = st.session_state.setdefault("prepared_ahead", set())
     if key in asked or active_runs():
         return
@@ -236,37 +252,89 @@ def run_config(run):
 
 def what_trained(config) -> str:
     """The fine-tuning choice of a run, in words."""
-    if config is None:
-        return "?"
-    if config.from_scratch:
-        return "everything, from scratch"
-    if config.unfreeze == 0:
-        return "only the new head"
-    if config.unfreeze < 0:
-        return "all blocks"
-    return f"the last {config.unfreeze} {'block' if config.unfreeze == 1 else 'blocks'}"
+    from tl_core.config import what_trains
+
+    return "?" if config is None else what_trains(config.unfreeze, config.from_scratch)
 
 
 def run_label(run) -> str:
-    """How a run is named in pickers: its name or start time, what trained, and its accuracy once known."""
-    import time
+    """How a run is named in pickers: its name or start time, what trained, its accuracy once known, its state
+    unless it finished, and the project (or, for a run started from the command line, the data) it learned from."""
+    from . import project as projects
 
     config = run_config(run)
-    when = time.strftime("%d %b %H:%M:%S", time.localtime(run.created() or 0))
-    name = config.name if config and config.name else f"Run of {when}"
     metrics = run.metrics() or {}
     accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
-    return f"{name} · {what_trained(config)}{accuracy}"
+    state = run_state(run)
+    unfinished = "" if state == "finished" else f" · {state}"
+    project = run_project(run)
+    source = projects.name(project) if project else data_name(config)
+    return f"{run_name(run, config)} · {what_trained(config)}{accuracy}{unfinished} · {source}"
+
+
+def run_name(run, config) -> str:
+    """The name a person gave the run, else when it started."""
+    import time
+
+    if config and config.name:
+        return config.name
+    return time.strftime("Run of %d %b %H:%M:%S", time.localtime(run.created() or 0))
+
+
+STATES = {"queued": "waiting", "running": "training", "finished": "finished", "failed": "failed",
+          "cancelled": "stopped", "interrupted": "interrupted"}
+
+
+def run_state(run) -> str:
+    """The run's state in words; a run whose Stop ended it before it could say so is "stopped" too."""
+    state = (run.status() or {}).get("state", "?")
+    if state == "interrupted" and run.stop_requested():
+        return "stopped"
+    return STATES.get(state, state)
+
+
+def run_project(run) -> dict | None:
+    """The project a run was started from on the Train step; None for a run started from the command line."""
+    from . import project as projects
+
+    config = run_config(run)
+    return projects.load((config.extra or {}).get("project")) if config else None
+
+
+def data_name(config) -> str:
+    """The data's name as a person knows it: an uploaded file's name, else the folder's."""
+    if config is None:
+        return "?"
+    path = Path(config.data)
+    if "projects" in path.parts:
+        return {"photos": "uploaded photos", "zip": "uploaded zip", "typed.tsv": "typed examples"}.get(
+            path.name, path.name)
+    return path.name
+
+
+def run_data(run) -> str:
+    """What a run learned from: the data's name and, once training started, its examples and classes."""
+    config = run_config(run)
+    started = next((e for e in run.events() if e["event"] == "started"), None)
+    if not started:
+        return data_name(config)
+    examples = started["train_examples"] + started["val_examples"]
+    classes = len(started["classes"])
+    from tl_core.data.examples import plural
+
+    return f"{data_name(config)}: {plural(examples, 'example')}, {plural(classes, 'class', 'classes')}"
 
 
 def run_kind(run) -> str:
-    """'image' or 'text', from the trained model or else from the data's file name."""
+    """'image' or 'text': from the trained model, else the project's kind, else the data's file name."""
     from tl_core.workspace import read_json
 
     described = read_json(run.dir / "model.json") or {}
     if described.get("kind"):
         return described["kind"]
     config = run_config(run)
+    if config and (config.extra or {}).get("kind") in ("image", "text"):
+        return config.extra["kind"]
     data = (config.data if config else "").lower()
     return "text" if data.endswith((".csv", ".tsv", ".txt")) else "image"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,37 +19,42 @@ from . import project as projects
 @dataclass(frozen=True)
 class Step:
     slug: str      # the URL path: /train
-    title: str     # the step's full name
-    short: str     # what the step indicator says
+    title: str     # the step's one name: its page title, its item in the step indicator, its browser tab
     path: str      # the page file, relative to app.py
     icon: str
 
 
 STEPS = (
-    Step("welcome", "Welcome", "Welcome", "pages/1_welcome.py", ":material/waving_hand:"),
-    Step("model", "Choose a model", "Model", "pages/2_model.py", ":material/neurology:"),
-    Step("data", "Add your data", "Data", "pages/3_data.py", ":material/photo_library:"),
-    Step("train", "Train", "Train", "pages/4_train.py", ":material/model_training:"),
-    Step("results", "Results", "Results", "pages/5_results.py", ":material/insights:"),
-    Step("try", "Try it", "Try it", "pages/6_try.py", ":material/science:"),
-    Step("runs", "All runs", "All runs", "pages/7_runs.py", ":material/history:"),
-    Step("understand", "Why it works", "Understand", "pages/8_understand.py", ":material/lightbulb:"),
+    Step("welcome", "Welcome", "pages/1_welcome.py", ":material/waving_hand:"),
+    Step("model", "Choose a model", "pages/2_model.py", ":material/neurology:"),
+    Step("data", "Add your data", "pages/3_data.py", ":material/photo_library:"),
+    Step("train", "Train", "pages/4_train.py", ":material/model_training:"),
+    Step("results", "Results", "pages/5_results.py", ":material/insights:"),
+    Step("try", "Try it", "pages/6_try.py", ":material/science:"),
+    Step("runs", "All runs", "pages/7_runs.py", ":material/history:"),
+    Step("understand", "Why it works", "pages/8_understand.py", ":material/lightbulb:"),
 )
 BY_SLUG = {s.slug: s for s in STEPS}
 
 
+# The browser tab's icon, shipped with the app: a `:material/...:` page icon makes the browser fetch an SVG from
+# fonts.gstatic.com (Streamlit's frontend builds that URL for favicons), which fails offline.
+FAVICON = Path(__file__).resolve().parents[2] / "assets" / "favicon.svg"
+
+
 def start(slug: str) -> dict | None:
-    """Set up the page, reconnect to the project and run named in the URL, draw the frame.
+    """Set up the page, reconnect to the project and run named in the URL, draw the frame and the page's title.
 
     Returns the current project (a dict) or None when no project has been started in this browser tab.
     """
     step = BY_SLUG[slug]
-    st.set_page_config(page_title=f"{step.title} · TransferLab", page_icon=":material/school:", layout="wide")
+    st.set_page_config(page_title=f"{step.title} · TransferLab", page_icon=str(FAVICON), layout="wide")
     engine.keep_worker_warm()
     project = projects.current()
     _keep_in_url(project)
     _step_indicator(step)
     _sidebar(project)
+    st.title(step.title)
     return project
 
 
@@ -104,7 +110,7 @@ def _step_indicator(current: Step) -> None:
         st.markdown("**TransferLab**")
         for index, step in enumerate(STEPS, start=1):
             here = step is current
-            label = f"{index} · {step.short}"
+            label = f"{index} · {step.title}"
             icon = ":material/radio_button_checked:" if here else step.icon
             _page_link(step.path, label=f"**{label}**" if here else label, icon=icon,
                        query_params=url_params(), help=f"Step {index} of {len(STEPS)}")

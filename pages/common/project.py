@@ -1,8 +1,9 @@
-"""A project: what one person is building in one browser tab (kind, model, data), kept on disk.
+"""A project: what one person is building in one browser tab (kind, model, data, settings), kept on disk.
 
 Each project lives in `$TRANSFERLAB_HOME/projects/<random id>/`: its uploads (where the training
 process can read them) and `project.json`. The id is random and travels in the URL, so a refresh
-finds the project again while another browser session never sees it.
+finds the project again while another browser session never sees it; the Welcome step lists the
+projects on this computer to reopen.
 """
 from __future__ import annotations
 
@@ -37,10 +38,12 @@ def new(kind: str) -> dict:
     """A fresh, empty project of one kind, remembered for this tab."""
     from tl_core.models.catalog import default_model
 
+    created = time.time()
     project = {
         "id": secrets.token_hex(8),
         "kind": kind,
-        "created": time.time(),
+        "name": _default_name(kind, created),
+        "created": created,
         "model": default_model(kind).name,
         "source": SOURCES[kind][0],
         "classes": [_new_class(1), _new_class(2)],
@@ -63,14 +66,42 @@ def current() -> dict | None:
     wanted = st.query_params.get("project")
     if project and (not wanted or wanted == project["id"]):
         return project
-    if wanted and _ID.match(wanted):
-        try:
-            project = json.loads((home() / "projects" / wanted / "project.json").read_text())
-        except (OSError, ValueError):
-            return project
-        st.session_state["project"] = project
-        return project
+    stored = load(wanted)
+    if stored:
+        st.session_state["project"] = stored
+        return stored
     return project
+
+
+def load(project_id: str | None) -> dict | None:
+    """The project saved under this id, or None when there is none (or the id is not a project id)."""
+    if not project_id or not _ID.match(project_id):
+        return None
+    try:
+        return json.loads((home() / "projects" / project_id / "project.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def saved_projects() -> list[dict]:
+    """Every project on this computer, newest first."""
+    found = [load(path.parent.name) for path in (home() / "projects").glob("*/project.json")]
+    return sorted((p for p in found if p), key=lambda p: p.get("created", 0), reverse=True)
+
+
+def name(project: dict) -> str:
+    """The name a person knows the project by: their own, or its kind and when it was started."""
+    return project.get("name") or _default_name(project["kind"], project.get("created", 0))
+
+
+def rename(project: dict, new_name: str) -> None:
+    project["name"] = " ".join(new_name.split()) or _default_name(project["kind"], project.get("created", 0))
+    save(project)
+
+
+def _default_name(kind: str, created: float) -> str:
+    when = time.localtime(created)
+    return f"{'Pictures' if kind == 'image' else 'Texts'} project of {when.tm_mday} {time.strftime('%b %H:%M', when)}"
 
 
 def save(project: dict) -> None:
@@ -92,6 +123,33 @@ def add_class(project: dict) -> None:
         number += 1
     project["classes"].append(_new_class(number))
     save(project)
+
+
+# ---------------------------------------------------------------- the Train step's settings
+
+# Each setting's widget key on the Train step and its value in a new project.
+SETTINGS = {"from_scratch": False, "unfreeze": 0, "epochs": 0, "augment": "light", "val_percent": 20, "lr": 0.0,
+            "batch": 0, "early_stop": 0, "seed": 0, "run_name": ""}
+
+
+def use_settings(project: dict) -> None:
+    """Put this project's own settings into the Train step's widgets, once per project a session opens.
+
+    The widgets keep their values in session state across steps (`persist_state="session"`); without this
+    a new project, or another one reopened, would open with whatever the previous project last had.
+    """
+    if st.session_state.get("settings_of") == project["id"]:
+        return
+    st.session_state.update({**SETTINGS, **project.get("settings", {})})
+    st.session_state["settings_of"] = project["id"]
+
+
+def keep_settings(project: dict) -> None:
+    """Save the Train step's current settings in the project, so reopening it (even elsewhere) restores them."""
+    chosen = {key: st.session_state.get(key, default) for key, default in SETTINGS.items()}
+    if project.get("settings") != chosen:
+        project["settings"] = chosen
+        save(project)
 
 
 # ---------------------------------------------------------------- where the data is
@@ -137,6 +195,11 @@ def data_source(project: dict) -> tuple[Path | None, str | None, str | None]:
     return (path if path.is_file() else None), "text", "label"
 
 
+def label_names(project: dict) -> dict[str, str]:
+    """The names a person gave a table's labels on the Data step (label in the file -> class name to train)."""
+    return dict(project.get("label_names") or {}) if project["source"] == "table" else {}
+
+
 def _has_files(path: Path) -> bool:
     return path.is_dir() and any(p.is_file() for p in path.rglob("*"))
 
@@ -164,18 +227,34 @@ def model_title(project: dict) -> str:
     return info.title if info else (project.get("model") or "default")
 
 
+def photo_counts(project: dict) -> dict[str, int]:
+    """Photos per class folder as training reads them: files it cannot use (not a picture, unreadable) do not count.
+
+    The one count the sidebar and each class card show, so they never disagree.
+    """
+    from collections import Counter
+
+    from . import engine
+
+    path, _, _ = data_source(project)
+    if project["source"] != "photos" or path is None:
+        return {}
+    data, _ = engine.dataset(path, None, None, stamp(path))
+    return Counter(e.label for e in data.examples) if data else {}
+
+
 def data_summary(project: dict) -> str:
+    from tl_core.data.examples import plural
+
     source = project["source"]
     if source == "photos":
-        counts = [sum(1 for p in class_folder(project, c["name"]).glob("*") if p.is_file())
-                  for c in project["classes"] if c["name"].strip()]
-        total = sum(counts)
-        classes = sum(1 for n in counts if n)
-        return f"{total} {'photo' if total == 1 else 'photos'} in {classes} {'class' if classes == 1 else 'classes'}" \
-            if total else "no photos yet"
+        counts = photo_counts(project)
+        total = sum(counts.values())
+        classes = sum(1 for n in counts.values() if n)
+        return f"{plural(total, 'photo')} in {plural(classes, 'class', 'classes')}" if total else "no photos yet"
     if source == "zip":
         return f"zip file {project.get('zip_name')}" if project.get("zip_name") else "no zip file yet"
     if source == "table":
         return f"table {project['table_file']}" if project.get("table_file") else "no table yet"
     lines = sum(len([t for t in text.splitlines() if t.strip()]) for text in project.get("typed", {}).values())
-    return f"{lines} typed examples" if lines else "no examples yet"
+    return plural(lines, "typed example") if lines else "no examples yet"

@@ -21,9 +21,8 @@ from .frame import plot_text
 log = logging.getLogger("transferlab.app")
 
 EXPERIMENT_BLOCKS = 2   # the third arm fine-tunes the last 2 blocks, as the Train step suggests for more data
-EXPERIMENT_EPOCHS = 3   # a small shared budget: the three runs finish in a few minutes on a CPU
+EXPERIMENT_EPOCHS = 3   # a small shared budget; with the engine's time limit the comparison takes about 2 min on a CPU
 GALLERY_SIZE = 4        # validation examples explained on the Understand step
-HEAT_ALPHA = 0.8        # how strongly the heat map covers the picture (the engine's 0.6 got lost on bright photos)
 ARM_STYLE = {           # colour and dash per arm, so the lines also differ in greyscale
     "scratch": ("#dc2626", "dot"),
     "head": (GREEN, "solid"),
@@ -64,17 +63,20 @@ def _validation_examples(run) -> list:
     return [dataset.examples[i] for i in val_idx]
 
 
-def _pick(examples: list, mistakes: list[dict], count: int, key) -> list:
-    """Up to `count` examples: the model's most confident mistakes first (at most half), then the others
-    taking turns by class, so both right and wrong answers and every class are shown."""
+def pick_examples(examples: list, mistakes: list[dict], count: int, key) -> list:
+    """Up to `count` examples: the model's most confident mistakes first (at most half, one per class), then
+    the others taking turns by class, those not among the mistakes first, so right answers are shown next to
+    wrong ones and every class is shown. `key(example)` matches a mistake's name."""
     by_key = {key(e): e for e in examples}
+    wrong = {m["name"] for m in mistakes}
     picked = []
     for m in mistakes:
         e = by_key.get(m["name"])
         if e is not None and len(picked) < max(1, count // 2) and all(p.label != e.label for p in picked):
             picked.append(e)
     labels = sorted({e.label for e in examples})
-    queues = {label: [e for e in examples if e.label == label and e not in picked] for label in labels}
+    queues = {label: sorted((e for e in examples if e.label == label and e not in picked),
+                            key=lambda e: key(e) in wrong) for label in labels}  # stable: right answers first
     while len(picked) < count and any(queues.values()):  # the class shown least so far goes next
         label = min((lab for lab in labels if queues[lab]), key=lambda lab: sum(p.label == lab for p in picked))
         picked.append(queues[label].pop(0))
@@ -93,13 +95,13 @@ def _image_gallery(run_id: str, stamp: float, count: int) -> list[dict]:
         raise ValueError(message)
     examples = [e for e in _validation_examples(run) if e.path is not None or e.data is not None]
     cards = []
-    for example in _pick(examples, (run.metrics() or {}).get("mistakes", []), count, key=lambda e: e.name):
+    for example in pick_examples(examples, (run.metrics() or {}).get("mistakes", []), count, key=lambda e: e.name):
         try:
             explained = explain_image(model, example.path or example.data, true_class=example.label)
         except Exception:  # one unreadable picture: leave it out, explain the others
             log.exception("Grad-CAM failed for %s", example.name)
             continue
-        overlays = explained.overlays(HEAT_ALPHA)
+        overlays = explained.overlays()
         cards.append({
             "name": example.name, "true": explained.true, "predicted": explained.predicted,
             "confidence": float(explained.probs.max()), "correct": bool(explained.correct),
@@ -129,12 +131,43 @@ def _heat_map(run_id: str, stamp: float, picture: bytes) -> tuple[bytes, str]:
         raise ValueError(message)
     cam = gradcam(model, picture)
     seen = model.image_batch([picture])[0]
-    return _png(overlay(seen, cam.heatmap, HEAT_ALPHA)), model.classes[cam.predicted]
+    return _png(overlay(seen, cam.heatmap)), model.classes[cam.predicted]
 
 
 def heat_map(run, picture: bytes) -> engine.Outcome:
     """Grad-CAM for one picture (bytes) and the class it explains: for Try it and the mistakes on Results."""
     return engine.attempt("drawing the heat map", _heat_map, run.id, model_stamp(run), picture)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _right_answers(run_id: str, stamp: float, count: int) -> list[dict]:
+    run = engine.get_run(run_id)
+    wrong = {m["name"] for m in (run.metrics() or {}).get("mistakes", [])}
+    examples = [e for e in _validation_examples(run)
+                if (e.path is not None or e.data is not None) and e.name not in wrong]
+    return [{"name": e.name, "true": e.label, "picture": e.path.read_bytes() if e.path else e.data}
+            for e in pick_examples(examples, [], count, key=lambda e: e.name)]
+
+
+def right_answers(run, count: int) -> engine.Outcome:
+    """Up to `count` validation pictures not among the run's mistakes (by class, in turn), to show next to them.
+
+    A run keeps only its most confident mistakes, so when it made more an unlisted picture may still be
+    wrong: the caller compares each with the class its heat map explains."""
+    return engine.attempt("choosing pictures it got right", _right_answers, run.id, model_stamp(run), count)
+
+
+def heat_key() -> str:
+    """The heat maps' colour scale, read off the engine's own overlay over a light-grey strip."""
+    import numpy as np
+    from tl_core.explain import overlay
+
+    strip = np.asarray(overlay(np.full((3, 1, 11), 170, dtype=np.uint8), np.linspace(0, 1, 11)[None]))[0]
+    stops = ", ".join(f"rgb({r}, {g}, {b})" for r, g, b in strip.tolist())
+    return ('<div class="tl-key" style="display: flex; align-items: center; gap: 0.5rem; font-size: 0.85rem; '
+            'color: #4b5563;">where the model looked: <span>ignored</span>'
+            f'<span style="display: inline-block; width: 12rem; height: 0.9rem; border-radius: 3px; '
+            f'background: linear-gradient(to right, {stops});"></span><span>strongest evidence</span></div>')
 
 
 # ---------------------------------------------------------------- where the model looks: words
@@ -143,7 +176,7 @@ def heat_map(run, picture: bytes) -> engine.Outcome:
 def _word_gallery(run_id: str, stamp: float, count: int) -> list[dict]:
     run = engine.get_run(run_id)
     examples = [e for e in _validation_examples(run) if e.text]
-    picked = _pick(examples, (run.metrics() or {}).get("mistakes", []), count, key=lambda e: e.text)
+    picked = pick_examples(examples, (run.metrics() or {}).get("mistakes", []), count, key=lambda e: e.text)
     return [{**_words_for(run, e.text), "true": e.label} for e in picked]
 
 
@@ -221,7 +254,7 @@ def _feature_maps(run_id: str, stamp: float) -> dict:
     maps = feature_maps_for_run(run)
     if engine.run_kind(run) == "text":  # hover shows the sentence, not "row 12"
         texts = {e.name: e.text for e in open_data(run.config).examples}
-        for side in maps.values():
+        for side in filter(None, maps.values()):
             side["names"] = [texts.get(n, n) for n in side["names"] or []]
     return maps
 
@@ -236,12 +269,14 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def feature_map_figure(maps: dict, presenting: bool = False) -> go.Figure:
+    """The "before" map, and beside it the "after" map when the run changed the network (not for head-only runs)."""
     before_title = ("Before: random weights (from scratch)" if maps["before"].get("start") == "random"
                     else "Before: the pretrained network")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(before_title, "After: your trained model"),
-                        horizontal_spacing=0.06)
-    classes = sorted(set(maps["before"]["labels"]) | set(maps["after"]["labels"]))
-    for col, side in enumerate(("before", "after"), start=1):
+    sides = ["before"] + (["after"] if maps.get("after") else [])
+    titles = (before_title, "After: your trained model")[:len(sides)]
+    fig = make_subplots(rows=1, cols=len(sides), subplot_titles=titles, horizontal_spacing=0.06)
+    classes = sorted({label for side in sides for label in maps[side]["labels"]})
+    for col, side in enumerate(sides, start=1):
         m = maps[side]
         names = m["names"] or [""] * len(m["x"])
         for index, label in enumerate(classes):
@@ -273,7 +308,9 @@ def learning_curve(run) -> engine.Outcome:
     return engine.attempt("measuring the learning curve", _learning_curve, run.id, model_stamp(run))
 
 
-def learning_curve_figure(points: list[dict], presenting: bool = False) -> go.Figure:
+def learning_curve_figure(points: list[dict], run_accuracy: float | None = None,
+                          presenting: bool = False) -> go.Figure:
+    """Each training as a faint dot, the average with its error bars, and the run's own accuracy as a star."""
     from tl_core.explain import summarize
 
     means = [s for s in summarize(points) if s["mode"] == "head"]
@@ -285,42 +322,32 @@ def learning_curve_figure(points: list[dict], presenting: bool = False) -> go.Fi
                     customdata=[p["seed"] + 1 for p in heads],
                     hovertemplate="%{x} per class, draw %{customdata}: %{y:.0f}% correct<extra></extra>")
     fig.add_scatter(x=[s["examples_per_class"] for s in means], y=[100 * s["mean"] for s in means],
-                    mode="lines+markers", name="average", line=dict(color=GREEN, width=3),
-                    marker=dict(size=8), hovertemplate="%{x} per class: %{y:.0f}% correct on average<extra></extra>")
+                    mode="lines+markers", name="average (bars: how far chance can move it)",
+                    line=dict(color=GREEN, width=3), marker=dict(size=8),
+                    error_y=dict(type="data", symmetric=False, color=GREEN, thickness=1.5, width=6,
+                                 array=[100 * (s["high"] - s["mean"]) for s in means],
+                                 arrayminus=[100 * (s["mean"] - s["low"]) for s in means]),
+                    customdata=[[100 * s["low"], 100 * s["high"]] for s in means],
+                    hovertemplate="%{x} per class: %{y:.0f}% correct on average "
+                                  "(could be %{customdata[0]:.0f}% to %{customdata[1]:.0f}%)<extra></extra>")
+    if run_accuracy is not None and means:
+        fig.add_scatter(x=[means[-1]["examples_per_class"]], y=[100 * run_accuracy], mode="markers",
+                        name="your run (its own training)",
+                        marker=dict(symbol="star", color="#dc2626", size=18 if presenting else 15,
+                                    line=dict(width=1, color="white")),
+                        hovertemplate="your run: %{y:.0f}% correct<extra></extra>")
     fig.update_layout(xaxis_title="training examples per class", yaxis_title="% correct on validation",
                       yaxis_range=[0, 102], xaxis_rangemode="tozero")
     return _layout(fig, 400, "learning_curve", presenting)
 
 
-def learning_curve_sentence(points: list[dict]) -> str:
-    """What the curve says, in numbers: the first and last share, and whether the end is still rising."""
-    from tl_core.explain import summarize
-
-    means = [s for s in summarize(points) if s["mode"] == "head"]
-    if len(means) < 2:
-        return ""
-    first, before, last = means[0], means[-2], means[-1]
-    said = (f"With {first['examples_per_class']} {_per_class(first)} the new head gets {first['mean']:.0%} right "
-            f"on average; with all {last['examples_per_class']}, {last['mean']:.0%}.")
-    gain = (last["mean"] - before["mean"]) * 100
-    if gain < 3:
-        return (f"{said} Going from {before['examples_per_class']} to {last['examples_per_class']} per class added "
-                f"{max(gain, 0):.0f} points: the curve has flattened, so more examples of the same kind would add "
-                "little.")
-    return (f"{said} The last step still added {gain:.0f} points: the curve is still rising, so more examples "
-            "would probably help.")
-
-
-def _per_class(summary: dict) -> str:
-    return "example per class" if summary["examples_per_class"] == 1 else "examples per class"
-
-
 # ---------------------------------------------------------------- does transfer learning help here
 
-def experiment_figure(arms: dict, budget: int, presenting: bool = False) -> go.Figure:
-    """Validation accuracy of the three arms, against seconds (left) and against epochs (right).
+def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds: float = 0) -> go.Figure:
+    """Validation accuracy of the three runs, against seconds (left, with the shared time limit) and against
+    epochs (right).
 
-    `arms` maps an arm ("scratch", "head", "blocks") to (title, events).
+    `arms` maps an arm ("head", "blocks", "scratch") to (title, events).
     """
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
                         subplot_titles=("Against time: seconds since each run started", "Against epochs"))
@@ -333,9 +360,13 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False) -> go.F
         fig.add_scatter(x=[e.get("elapsed_s", 0.0) for e in epochs], y=y, name=title, legendgroup=arm, mode=mode,
                         hovertemplate=f"{title}<br>%{{y:.0f}}% after %{{x:.0f}} s<extra></extra>", row=1, col=1,
                         **style)
-        fig.add_scatter(x=[e["epoch"] for e in epochs], y=y, name=title, legendgroup=arm, mode=mode,
-                        showlegend=False, hovertemplate=f"{title}<br>%{{y:.0f}}% after epoch %{{x}}<extra></extra>",
-                        row=1, col=2, **style)
+        cut = [" (its time ran out during this epoch)" if e.get("partial") else "" for e in epochs]
+        fig.add_scatter(x=[e["epoch"] for e in epochs], y=y, name=title, legendgroup=arm, mode=mode, text=cut,
+                        showlegend=False, row=1, col=2, **style,
+                        hovertemplate=f"{title}<br>%{{y:.0f}}% after epoch %{{x}}%{{text}}<extra></extra>")
+    if seconds:
+        fig.add_vline(x=seconds, line=dict(color="#6b7280", dash="dot", width=2), row=1, col=1,
+                      annotation_text="time limit", annotation_position="top left")
     fig.update_xaxes(title_text="seconds", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=[0.5, max(budget, 1) + 0.5],
                      dtick=1 if budget <= 20 else None, row=1, col=2)

@@ -284,8 +284,8 @@ def test_unfreeze_beyond_the_block_count_means_all_blocks(train_page):
     at, _ = train_page
     at.select_slider(key="unfreeze").set_value(8).run()
     assert "Every block is fine-tuned" in plain(at)
-    backbone, message = engine.backbone("efficientnet_lite0", "image", 2)
-    plan, message = engine.plan(backbone, 99, False)
+    layout, message = engine.layout("efficientnet_lite0", "image", 2)
+    plan, message = engine.plan(layout, 99, False)
     assert message is None and plan.unfreeze == 8 and plan.first_trainable == 0
 
 

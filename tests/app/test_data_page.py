@@ -101,6 +101,7 @@ def test_table_columns_are_guessed_and_can_be_changed(app, home):
     assert at.selectbox(key="text_column_pick").value == "column 1"
     assert at.selectbox(key="label_column_pick").value == "column 2"
     assert "Your data is ready for training." in texts(at)
+    assert "1,000 lines read, 1,000 examples." in texts(at)  # every line accounted for, on the page
     at.selectbox(key="text_column_pick").set_value("column 2").run()
     at.selectbox(key="label_column_pick").set_value("column 1").run()
     assert not at.exception

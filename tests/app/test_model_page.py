@@ -46,3 +46,20 @@ def test_an_unavailable_text_model_gives_a_sentence_on_the_train_step(app, home)
     at = open_page(app, "train", project=project["id"])
     assert not at.exception
     assert "BERT-base is not on this computer yet" in texts(at) or "trainable:" in texts(at)
+
+
+def test_each_embedded_models_card_counts_the_parameters_the_train_step_counts(app, home):
+    """The card leads with the count of the network a new head sits on: the number the Train step shows."""
+    from pages.common import engine
+    from tl_core.models.catalog import default_model
+
+    for kind in ("image", "text"):
+        info = default_model(kind)
+        layout, message = engine.layout(info.name, kind, 2)
+        plan, message = engine.plan(layout, 0, False)
+        at = open_page(app, "model", project=make_project(home, kind)["id"])
+        card = texts(at)
+        assert f"{plan.total / 1e6:.1f} million parameters" in card, kind
+        assert f"of {plan.total / 1e6:.1f} M parameters" in plan.describe()
+    assert "3.4 million parameters (4.7 million with ImageNet's 1,000-class output layer" in texts(
+        open_page(app, "model", project=make_project(home, "image")["id"]))

@@ -1,5 +1,11 @@
 """Steps 5 to 7 on a real finished run: results, predictions, the list of runs and the download."""
-from apphelpers import jpeg_bytes, open_page, texts
+import json
+import logging
+import shutil
+
+import pytest
+from apphelpers import PAGES, REPO, YELP, jpeg_bytes, make_project, open_page, texts
+from streamlit.testing.v1 import AppTest
 
 
 def test_results_show_accuracy_table_confusion_and_mistakes(trained_app, trained_home):
@@ -65,7 +71,7 @@ def test_runs_page_lists_compares_and_offers_the_download(trained_app, trained_h
     table = at.dataframe[0].value
     assert trained_home["run"] in list(table["run"])
     assert list(table["fine-tuned"]) == ["only the new head"] and list(table["status"]) == ["finished"]
-    assert at.multiselect(key="compare_runs").value == [trained_home["run"]]
+    assert at.multiselect(key="compare_runs_image").value == [trained_home["run"]]
     assert at.get("plotly_chart")
     assert at.get("download_button")
 
@@ -82,3 +88,85 @@ def test_export_zip_is_made_once_and_reused(trained_home):
     names = zipfile.ZipFile(io.BytesIO(first)).namelist()
     assert any(n.endswith("model.safetensors") for n in names) and any(n.endswith("README.md") for n in names)
     assert engine.export_zip(run) == first
+
+
+# ---------------------------------------------------------------- All runs with several runs and projects
+
+def copy_run(trained: dict, home, run_id: str, project: dict | None = None, state: str | None = None) -> str:
+    """The session's real run, copied into this test's workspace under another id: started from `project` on
+    the Train step (which records it in config.extra), and ended in `state` (a run stopped after an epoch)."""
+    target = home / "runs" / run_id
+    shutil.copytree(trained["home"] / "runs" / trained["run"], target, symlinks=True)
+    for name, field, value in (("config.json", "extra", project and {"project": project["id"], "kind": "image"}),
+                               ("status.json", "state", state)):
+        if value:
+            stored = json.loads((target / name).read_text())
+            (target / name).write_text(json.dumps({**stored, field: value}))
+    return run_id
+
+
+@pytest.fixture
+def arrow_log():
+    """What Streamlit logs when a table cannot go to the browser as it is (it then converts columns to text)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    logger = logging.getLogger("streamlit.dataframe_util")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_runs_table_goes_to_the_browser_as_it_is_and_says_auto(app, home, trained, arrow_log):
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+
+    copy_run(trained, home, trained["run"])
+    waiting = create_run(RunConfig(data=str(trained["data"]), batch_size=16))  # epochs automatic; never started
+    at = open_page(app, "runs")
+    assert not at.exception
+    assert [r.getMessage() for r in arrow_log] == []
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc[trained["run"], "epochs"] == "1" and table.loc[waiting.id, "epochs"] == "auto"
+    assert table.loc[trained["run"], "batch size"].startswith("auto (") and table.loc[waiting.id, "batch size"] == "16"
+    assert "0" not in list(table["batch size"])
+
+
+def test_runs_say_their_project_and_data_and_overlay_the_current_projects(app, home, trained):
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+
+    pictures = make_project(home, "image", name="Ants and bees")
+    reviews = make_project(home, "text", name="Reviews")
+    ours = copy_run(trained, home, "20990101-000000-0001", project=pictures)
+    other = copy_run(trained, home, "20990101-000000-0002")
+    text_run = create_run(RunConfig(data=str(YELP), extra={"project": reviews["id"], "kind": "text"}))
+    at = open_page(app, "runs", project=pictures["id"])
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("run")
+    assert sorted(table.index) == sorted([ours, other])  # the text run is not among the pictures
+    assert table.loc[ours, "project"] == "Ants and bees" and table.loc[other, "project"] == "none (command line)"
+    assert table.loc[ours, "data"] == "data: 40 examples, 2 classes"
+    assert at.segmented_control(key="runs_kind_image").value == "image"
+    overlay = at.multiselect(key="compare_runs_image")
+    assert overlay.value == [ours] and len(overlay.options) == 2
+    assert sorted(label.split(" · ")[-1] for label in overlay.options) == ["Ants and bees", "data"]
+
+    at.segmented_control(key="runs_kind_image").set_value("text").run()
+    assert list(at.dataframe[0].value["run"]) == [text_run.id]
+    assert not at.multiselect and "Runs appear here once they have finished at least one epoch." in texts(at)
+
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=60), "runs", project=reviews["id"])
+    assert at.segmented_control(key="runs_kind_text").value == "text"
+
+
+def test_a_stopped_run_is_marked_stopped_in_pickers(app, home, trained):
+    stopped = copy_run(trained, home, "20990101-000000-0003", state="cancelled")
+    at = open_page(app, "results", run=stopped)
+    assert " · stopped · " in at.selectbox[0].options[0]
+    at.switch_page(PAGES["runs"]).run()
+    assert at.dataframe[0].value["status"].tolist() == ["stopped"]
+    assert " · stopped · " in at.selectbox(key="download_pick_image").options[0]

@@ -3,7 +3,9 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from apphelpers import add_photos, make_project, open_page, texts
@@ -206,3 +208,55 @@ def test_the_page_asks_the_warm_worker_to_prepare_the_data_once(app, home, monke
     assert not request.exists()
     at.number_input(key="seed").set_value(4).run()  # another split: prepared again
     assert RunConfig.from_dict(json.loads(request.read_text())).seed == 4
+
+
+FIRST_VISIT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+from apphelpers import REPO, open_page, texts
+at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=120), "train", project=sys.argv[1])
+assert not at.exception, at.exception
+print(json.dumps({"text": texts(at), "drawing": at.html[0].proto.body,
+                  "imported": [m for m in ("torch", "timm", "transformers") if m in sys.modules]}))
+"""
+
+
+@pytest.mark.parametrize("kind", ["image", "text"])
+def test_the_first_visit_draws_the_network_without_building_it(app, home, kind):
+    """Building the network to draw it (torch imported into the server, the model made) made the first visit
+    take 11-25 s on a busy 2-core CPU; the catalogue's layout draws the same in well under a second."""
+    from apphelpers import YELP
+
+    project = make_project(home, kind, **({} if kind == "image" else {"table_file": "yelp.txt"}))
+    if kind == "image":
+        add_photos(home, project, per_class=6)
+    else:
+        (home / "projects" / project["id"] / "table").mkdir()
+        (home / "projects" / project["id"] / "table" / "yelp.txt").symlink_to(YELP)
+    tests_app = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, "-c", FIRST_VISIT, project["id"]], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": tests_app})  # a fresh server process
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = json.loads(done.stdout.strip().splitlines()[-1])
+    assert page["imported"] == []
+    blocks, shown = (8, "trainable: 2,562 of 3.4 M parameters") if kind == "image" else \
+        (7, "trainable: 770 of 22.7 M parameters")
+    assert shown in page["text"]
+    assert page["drawing"].count('data-state="frozen"') == blocks and 'data-state="head"' in page["drawing"]
+
+
+def test_the_page_counts_the_parameters_its_run_reports(app, home, trained):
+    """The counts drawn come from the catalogue, the run's from the built model: they are the same numbers."""
+    from pages.common import engine
+    from tl_core.freeze import Plan
+
+    lines = (trained["home"] / "runs" / trained["run"] / "events.jsonl").read_text().splitlines()
+    started = next(e for e in map(json.loads, lines) if e["event"] == "started")  # the embedded model, 2 classes
+    project = make_project(home)
+    add_photos(home, project, per_class=6)
+    at = open_page(app, "train", project=project["id"])
+    layout, _ = engine.layout(project["model"], "image", 2)
+    plan, _ = engine.plan(layout, 0, False)
+    assert (plan.trainable, plan.total) == (started["trainable_params"], started["total_params"])
+    shown = Plan(0, 8, started["trainable_params"], started["total_params"], False).describe()
+    assert shown in texts(at)

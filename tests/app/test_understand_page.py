@@ -68,13 +68,15 @@ def test_the_page_runs_on_its_own_without_the_frame(trained_home):
 # ---------------------------------------------------------------- a picture run: the four views
 
 def test_every_view_of_a_picture_run(trained_app, trained_home):
+    from pages.common import understand as understand_views
     from tl_core.explain import HOW_TO_READ
+    from tl_core.runs import get_run
 
     run = trained_home["run"]
     at = understand(trained_app, run=run)
     assert not at.exception
     assert [h.value for h in at.header] == ["Does transfer learning help here?", "Where the model looks",
-                                            "The features already know", "How much data do I need?"]
+                                            "Do the features already know?", "How much data do I need?"]
     assert at.selectbox[0].value == run
     assert at.button(key="start_experiment").label == "Compare the three starting points"
     assert at.number_input(key="experiment_epochs").value == 3
@@ -89,21 +91,35 @@ def test_every_view_of_a_picture_run(trained_app, trained_home):
     wrong = sum(":red[" in c for c in cards)
     assert len(at.image) == 2 * 4 + wrong  # picture + its answer's map, + the right answer's map when wrong
     assert HOW_TO_READ["gradcam"] in said and HOW_TO_READ["gradcam_true"] in said
+    assert "where the model looked:" in html(at)                        # the colour scale under the maps
 
     at = click(at, f"show_features_{run}")
     assert not at.exception
     said = texts(at)
     assert len(at.get("plotly_chart")) == 1
-    assert "**Before training:** The classes" in said and "**After training:** The classes" in said
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "xaxis2" not in figure["layout"]                              # head only: no "after" map beside it
+    assert [a["text"] for a in figure["layout"]["annotations"]] == ["Before: the pretrained network"]
+    maps, _ = understand_views.feature_maps(get_run(run))
+    assert at.subheader[0].value == maps["before"]["headline"]          # the title follows the numbers
+    assert f"**Before training:** {maps['before']['summary']}" in said and "**After training:**" not in said
     assert "(guessing would get 50%)" in said
-    assert "only the new head learned" in said  # a head-only run: both maps are the same, and it says why
-    assert HOW_TO_READ["feature_map"] in said and HOW_TO_READ["feature_map_before_after"] in said
+    assert "There is no \"after\" map for this run: only the new head learned" in said
+    assert HOW_TO_READ["feature_map"] in said and HOW_TO_READ["feature_map_before_after"] not in said
 
     at = click(at, f"show_curve_{run}")
     assert not at.exception
     said = texts(at)
     assert len(at.get("plotly_chart")) == 2
     assert "With 1 example per class the new head gets" in said and "with all 10," in said
+    accuracy = get_run(run).metrics()["accuracy"]
+    assert f"Your run itself got {accuracy:.0%} on the same 20 validation examples" in said
+    curve = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]
+    assert [t["name"] for t in curve] == ["one training (random share)", "average (bars: how far chance can move it)",
+                                          "your run (its own training)"]
+    assert curve[2]["y"] == [pytest.approx(100 * accuracy)] and len(curve[1]["error_y"]["array"]) == 4
+    (sentence,) = [m.value for m in at.markdown if m.value.startswith("With 1 example")]
+    assert "would add little" not in sentence or "already high" in sentence  # 20 examples: never from noise
     assert HOW_TO_READ["learning_curve"] in said
 
 
@@ -118,9 +134,7 @@ def test_the_views_are_cached_per_run(trained_home):
     assert message is None and again == first and time.time() - started < 1
     assert [p["seed"] for p in first[:3]] == [0, 1, 2] and {p["mode"] for p in first} == {"head"}
     maps, message = understand.feature_maps(run)
-    assert message is None
-    moved = max(abs(a - b) for a, b in zip(maps["before"]["x"], maps["after"]["x"]))
-    assert moved < 1e-3 * max(abs(a) for a in maps["before"]["x"])  # head only: the features did not move
+    assert message is None and maps["after"] is None                # head only: the features did not move
 
 
 # ---------------------------------------------------------------- a text run: weighted words
@@ -218,7 +232,10 @@ def test_the_comparison_starts_three_arms_and_states_the_takeaway(app, trained, 
     assert configs["blocks"].name == "Comparison · Pretrained, last 2 blocks"
     said = texts(at)
     assert "**From scratch:** waiting for its turn" in said
-    assert "No arm has finished an epoch yet" in said and HOW_TO_READ["experiment"] in said
+    assert "No run has finished an epoch yet" in said and HOW_TO_READ["experiment"] in said
+    assert "The same for all three" in said and "at most 2 epochs or 1 min each" in said
+    created = sorted(arms, key=lambda arm: arms[arm].created())
+    assert created == ["head", "blocks", "scratch"]  # the queue's order: pretrained first
     assert "measured on only 20 validation examples, so each one is worth 5 points" in said
     assert at.button(key="start_experiment").disabled  # one comparison at a time
     assert len(at.get("plotly_chart")) == 1
@@ -266,7 +283,7 @@ def test_presenter_mode_from_a_shared_link_survives_starting_a_project(app):
     assert at.sidebar.toggle(key="present").value is True
     at.button(key="start_image").click().run()  # starting a project clears the URL
     assert not at.exception
-    assert at.title[0].value == "Choose a pre-trained model"
+    assert at.title[0].value == "Choose a model"
     assert at.query_params["present"] == "1" and at.query_params["project"]
 
 
@@ -297,6 +314,28 @@ def test_results_mistakes_can_show_heat_maps(trained_app, trained_home):
     pictures = len(at.image)
     at.toggle(key="mistake_cams").set_value(True).run()
     assert not at.exception
-    assert len(at.image) == pictures == len(mistakes[:40])
-    assert "Bright areas are the parts of the picture" in texts(at)
-    assert [t.value for t in at.text][0].startswith(f"true: {mistakes[0]['true']}\npredicted:")
+    captions = [t.value for t in at.text]
+    right = [c for c in captions if c.split("\n")[0][6:] == c.split("\n")[1][11:]]  # "true: X\npredicted: X"
+    assert right, "no picture it got right is shown next to the mistakes"
+    assert len(at.image) == pictures + len(right) and pictures == len(mistakes[:40])
+    assert "The picture is lit where the model found evidence" in texts(at)
+    assert "where the model looked:" in html(at) and "linear-gradient" in html(at)
+    assert captions[0].startswith(f"true: {mistakes[0]['true']}\npredicted:")
+
+
+def test_chosen_examples_include_right_answers_when_there_are_some():
+    """Picked from the validation examples: a few mistakes, and right answers next to them, every class shown.
+    The earlier choice took the examples after the mistakes in file order, which here are mistakes too."""
+    from types import SimpleNamespace
+
+    from pages.common.understand import pick_examples
+
+    examples = [SimpleNamespace(name=f"{label}{i}", label=label) for label in ("ants", "bees") for i in range(5)]
+    wrong = ["ants0", "ants1", "bees0", "bees1"]  # the first two of each class, in file order
+    mistakes = [{"name": n} for n in wrong]
+    picked = pick_examples(examples, mistakes, 4, key=lambda e: e.name)
+    names = [e.name for e in picked]
+    assert len(names) == 4 and {e.label for e in picked} == {"ants", "bees"}
+    assert sum(n in wrong for n in names) == 2 and sum(n not in wrong for n in names) == 2
+    everything_wrong = [{"name": e.name} for e in examples]
+    assert len(pick_examples(examples, everything_wrong, 4, key=lambda e: e.name)) == 4  # none right: still four

@@ -53,3 +53,18 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return root
+
+
+def stray_quotes(lines: list[str]) -> list[str]:
+    """`sentence<TAB>label` lines with every 20th sentence quoted as people type it: opened and never
+    closed, closed only, around the first words, or around it all (5% of the lines, as in the 1,000-line
+    review table of issue #12)."""
+    shapes = [lambda s: f'"{s}', lambda s: f'{s}"', lambda s: '"{}" {}'.format(*s.split(" ", 1)),
+              lambda s: f'"{s}"']
+    result = []
+    for index, line in enumerate(lines):
+        sentence, label = line.split("\t")
+        if index % 20 == 7 and " " in sentence:
+            sentence = shapes[index // 20 % len(shapes)](sentence)
+        result.append(f"{sentence}\t{label}")
+    return result

@@ -1,7 +1,9 @@
-"""Arbitrary bytes never crash a reader: each returns a result or raises DataError, quickly."""
+"""Arbitrary bytes never crash a reader: each returns a result or raises DataError, quickly. And any table
+written by a CSV writer, or typed one example per line with stray quotes, reads back row for row."""
 
 from __future__ import annotations
 
+import csv
 import io
 import tempfile
 import zipfile
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tl_core.data import DataError, load_image_zip, load_text_table, read_image
+from tl_core.data.examples import plural
 
 from datakit import encode, noise_jpeg
 
@@ -75,3 +78,46 @@ def test_load_text_table_never_crashes(data):
     except DataError:
         return
     assert dataset.examples and all(e.text and e.label for e in dataset.examples)
+
+
+# Text as people type it, with every character a table's quoting must survive.
+CELL_CHARS = st.sampled_from(list('ab Z.!\'"“é') + [",", ";", "\t", "\n", "\r"])
+
+
+@SETTINGS
+@given(st.sampled_from([",", ";", "\t"]), st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+       st.lists(st.tuples(st.text(CELL_CHARS, min_size=1, max_size=25).filter(str.strip),
+                          st.sampled_from(["pos", "neg", "mixed"])), min_size=1, max_size=30))
+def test_a_table_written_by_a_csv_writer_reads_back_row_for_row(delimiter, quoting, rows):
+    stream = io.StringIO(newline="")
+    writer = csv.writer(stream, delimiter=delimiter, quoting=quoting)
+    writer.writerow(["text", "label"])
+    writer.writerows(rows)
+    dataset = load_text_table(stream.getvalue().encode())
+    assert [(e.text, e.label) for e in dataset.examples] == [(text.strip(), label) for text, label in rows]
+    assert [e.name for e in dataset.examples] == [f"row {n}" for n in range(2, len(rows) + 2)]
+
+
+SENTENCE_CHARS = st.sampled_from(list("ab Z.!,;'\"“é"))
+
+
+@st.composite
+def stray_quote_lines(draw) -> list[tuple[str, str]]:
+    """`sentence<TAB>label` lines, no header, quotes anywhere in the sentences and in one at least between
+    two letters (`a"b`), which no CSV writer writes: the file cannot be using CSV quoting."""
+    sentence = st.text(SENTENCE_CHARS, min_size=2, max_size=30).map(str.strip).filter(lambda s: len(s) >= 2)
+    rows = draw(st.lists(st.tuples(sentence, st.sampled_from(["0", "1"])), min_size=1, max_size=40))
+    index = draw(st.integers(0, len(rows) - 1))
+    at = draw(st.integers(0, len(rows[index][0])))
+    text, label = rows[index]
+    rows[index] = (f'{text[:at]}a"b{text[at:]}', label)
+    return rows
+
+
+@SETTINGS
+@given(stray_quote_lines(), st.sampled_from(["\n", "\r\n"]))
+def test_a_tsv_with_stray_quotes_reads_back_one_example_per_line(rows, newline):
+    data = "".join(f"{text}\t{label}{newline}" for text, label in rows).encode()
+    dataset = load_text_table(data)
+    assert [(e.text, e.label) for e in dataset.examples] == rows
+    assert dataset.summary == f"{plural(len(rows), 'line')} read, {plural(len(rows), 'example')}."

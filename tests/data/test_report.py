@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tl_core.data import Dataset, Example, images_from_uploads, load_image_folder, make_report, texts_from_lists
+from tl_core.data import (Dataset, Example, images_from_uploads, load_image_folder, load_text_table, make_report,
+                          texts_from_lists)
 
-from datakit import encode, write_tree
+from datakit import encode, stray_quotes, write_tree
 
 
 def test_a_healthy_dataset(hymenoptera):
@@ -64,6 +65,17 @@ def test_duplicates_across_train_and_val_and_across_classes(tmp_path):
 def test_text_duplicates_ignore_case_and_spacing():
     report = make_report(texts_from_lists({"a": ["Hello  World", "hello world", "x", "y"], "b": ["p", "q", "r"]}))
     assert report.duplicates == [("a #1", "a #2")]
+
+
+def test_duplicates_in_a_table_with_quotes_name_the_rows_that_are_copies(yelp):
+    lines = stray_quotes(yelp.read_text(encoding="utf-8").splitlines())
+    report = make_report(load_text_table("\n".join(lines).encode()))
+    sentence = {f"row {n}": line.split("\t")[0].casefold() for n, line in enumerate(lines, start=1)}
+    assert len(report.duplicates) == 4
+    for first, second in report.duplicates:
+        assert " ".join(sentence[first].split()) == " ".join(sentence[second].split())
+    assert report.summary == "1,000 lines read, 1,000 examples."
+    assert report.to_dict()["summary"] == report.summary
 
 
 def test_uploaded_duplicates_are_found_in_memory():

@@ -8,6 +8,8 @@ import pytest
 
 from tl_core.data import MAX_TEXT_CHARS, DataError, load_text_table, table_columns
 
+from datakit import DATASETS, stray_quotes
+
 
 def texts(dataset) -> list[tuple[str, str]]:
     return [(e.text, e.label) for e in dataset.examples]
@@ -20,7 +22,59 @@ def test_yelp_sentences(yelp):
     first = dataset.examples[0]
     assert (first.text, first.label, first.name) == ("Wow... Loved this place.", "1", "row 1")
     assert dataset.skipped == [] and dataset.notes == []
+    assert dataset.summary == "1,000 lines read, 1,000 examples."
     assert table_columns(yelp) == ["column 1", "column 2"]
+
+
+@pytest.mark.parametrize("name", ["yelp_labelled.txt", "ag_news.tsv", "sms_spam.tsv"])
+def test_every_line_of_the_real_tables_is_one_example(name):
+    path = DATASETS / "sentences" / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == path.read_bytes().count(b"\n")  # what `wc -l` says
+    dataset = load_text_table(path)
+    assert texts(dataset) == [tuple(line.split("\t")) for line in lines]
+    assert dataset.summary == f"{len(lines):,} lines read, {len(lines):,} examples."
+
+
+def test_a_tsv_with_quotes_inside_sentences_keeps_one_example_per_line(yelp):
+    lines = stray_quotes(yelp.read_text(encoding="utf-8").splitlines())
+    assert sum('"' in line for line in lines) > 0.05 * len(lines)
+    dataset = load_text_table("\n".join(lines).encode() + b"\n")
+    assert texts(dataset) == [tuple(line.split("\t")) for line in lines]
+    assert [e.name for e in dataset.examples] == [f"row {n}" for n in range(1, 1001)]
+    assert dataset.notes == [] and dataset.skipped == []
+    assert dataset.summary == "1,000 lines read, 1,000 examples."
+
+
+def test_the_summary_accounts_for_every_line():
+    data = (b'text,label\n"line one\nline two, still text",a\n"she said ""hi""",b\nplain,a\n\n,b\nx,\n'
+            + b"w" * 6000 + b",a\n")
+    dataset = load_text_table(data)
+    assert len(dataset.examples) == 4
+    assert dataset.summary == (
+        "9 lines read, 4 examples: row 1 is the header; row 2 (lines 2–3) spans several lines, as a quoted cell "
+        "holds line breaks; row 5 is empty; row 6 and row 7 were skipped; row 8 was cut to 5,000 characters.")
+
+
+def test_long_lists_of_rows_are_named_then_counted():
+    data = "".join(f"text {n}\t\n" for n in range(1, 21)).encode() + b"kept\tpos\n"
+    summary = load_text_table(data).summary
+    assert summary == ("21 lines read, 1 example: row 1, row 2, row 3, row 4, row 5 and 15 more were skipped.")
+
+
+def test_quoted_cells_beside_a_stray_inch_mark_still_read_as_csv():
+    data = b'text,label\n"well, that was nice",pos\n"no, never, again",neg\na 5" screen,pos\n'
+    assert texts(load_text_table(data)) == [("well, that was nice", "pos"), ("no, never, again", "neg"),
+                                            ('a 5" screen', "pos")]
+
+
+def test_a_row_with_an_extra_cell_is_skipped_not_cut_short():
+    lines = [f"sentence number {n}\t{n % 2}" for n in range(30)] + ["one\ttwo\t1"]
+    dataset = load_text_table("\n".join(lines).encode())
+    assert table_columns("\n".join(lines).encode()) == ["column 1", "column 2"]
+    assert len(dataset.examples) == 30
+    assert [(s.name, s.reason) for s in dataset.skipped] == [
+        ("row 31", "it has 3 cells but the table has 2 columns; take out the extra tab")]
 
 
 def test_columns_by_name_and_index_override_the_guess():
@@ -96,7 +150,9 @@ def test_long_texts_are_cut_with_a_note():
     long = "word " * 4000  # 20,000 characters
     dataset = load_text_table(f"text\tlabel\n{long}\ta\n{long}\tb\nshort\ta\n".encode())
     assert [len(e.text) for e in dataset.examples] == [MAX_TEXT_CHARS, MAX_TEXT_CHARS, 5]
-    assert dataset.notes == ["2 texts were longer than 5,000 characters and were cut."]
+    assert dataset.notes == ["2 texts were longer than 5,000 characters and were cut: row 2 and row 3."]
+    assert dataset.summary == ("4 lines read, 3 examples: row 1 is the header; "
+                               "row 2 and row 3 were cut to 5,000 characters.")
 
 
 @pytest.mark.parametrize("data, message", [

@@ -210,8 +210,8 @@ def runs_table(page) -> list[str]:
 
 
 def started(run: Path) -> str:
-    """A run's start time as the All runs table shows it."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(read(run / "status.json")["created"]))
+    """An unnamed run's name in the All runs table: when it started."""
+    return time.strftime("Run of %d %b %H:%M:%S", time.localtime(read(run / "status.json")["created"]))
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -259,7 +259,7 @@ def test_two_sessions_train_through_the_queue_and_see_only_their_own_data(contex
             assert sorted(p.name for p in (folder / name).iterdir()) == sorted(Path(p).name
                                                                                 for p in photos(label, start))
     for page, own, other in ((a, IMG, SCRIPT), (b, SCRIPT, IMG)):
-        page.get_by_role("link", name="3 · Data").click()
+        page.get_by_role("link", name="3 · Add your data").click()
         text(page, "16 photos in 2 classes")
         text(page, f"Add photos of {own}")  # the literal text, not markup
         assert page.get_by_text(other, exact=False).count() == 0

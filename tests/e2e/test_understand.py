@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 PHOTOS_PER_CLASS = 15
-COMPARISON_EPOCHS = 2   # three runs of 2 epochs on 24 training photos: about 1.5 minutes on a busy 2-core CPU
+COMPARISON_EPOCHS = 2   # three runs of 2 epochs (or a minute each) on 24 training photos: 1-3 minutes on 2 cores
 
 ARM_POINTS = """() => {
   const counts = {};
@@ -66,7 +66,7 @@ def test_understand(page, server, shot):
     page.get_by_role("button", name="Next: train your model").click()
     train_head_only(page, shot, epochs=2)
 
-    page.get_by_role("link", name=re.compile("8 · Understand")).click()
+    page.get_by_role("link", name=re.compile("8 · Why it works")).click()
     text(page, "Does transfer learning help here?")
     assert "run=" in page.url
 
@@ -75,9 +75,12 @@ def test_understand(page, server, shot):
     epochs.fill(str(COMPARISON_EPOCHS))
     epochs.press("Enter")
     wait_for_rerun(page)
+    said = page.locator(".st-key-understand_experiment").inner_text()
+    assert "The same for all three" in said and "Not the same" in said
     page.get_by_role("button", name="Compare the three starting points").click()
     text(page, "waiting for its turn", timeout=30_000)
     started = time.time()
+    first_point = None
 
     # (b) where the model looks
     press(page, "Show where the model looks", "(its answer)")
@@ -97,10 +100,12 @@ def test_understand(page, server, shot):
 
     # (a) again: the live chart gains points and the takeaway names what happened
     seen: list[dict] = []
-    while time.time() - started < 300:
+    while time.time() - started < 420:
         points = page.evaluate(ARM_POINTS)
         if points and (not seen or points != seen[-1]):
             seen.append(points)
+            if first_point is None and any(points.values()):
+                first_point = time.time() - started
             if len(seen) == 2:
                 section(page, "understand_experiment", "experiment_live")
         if page.get_by_text("Run the comparison again").count() and \
@@ -109,13 +114,20 @@ def test_understand(page, server, shot):
         page.wait_for_timeout(1_000)
     page.wait_for_timeout(1_500)
     final = page.evaluate(ARM_POINTS)
-    assert final == {"From scratch": COMPARISON_EPOCHS, "Pretrained, head only": COMPARISON_EPOCHS,
-                     "Pretrained, last 2 blocks": COMPARISON_EPOCHS}, final
-    if not seen or final != seen[-1]:  # on a loaded machine the last arm may finish between two polls
-        seen.append(final)
+    scratch = final.pop("From scratch", 0)
+    assert final == {"Pretrained, head only": COMPARISON_EPOCHS, "Pretrained, last 2 blocks": COMPARISON_EPOCHS}
+    assert 1 <= scratch <= COMPARISON_EPOCHS        # fewer when its minute ran out first
+    if not seen or {**final, "From scratch": scratch} != seen[-1]:  # the last run may end between two polls
+        seen.append({**final, "From scratch": scratch})
     assert len(seen) >= 2, f"the chart did not grow while the runs trained: {seen}"
+    # the pretrained runs train first: their points come while from scratch still waits
+    growing = [p for p in seen if any(p.values())]
+    assert growing[0].get("Pretrained, head only") and not growing[0].get("From scratch"), seen
+    assert any(p.get("Pretrained, last 2 blocks") and not p.get("From scratch") for p in growing), seen
     takeaway = text(page, "The pretrained model (").inner_text()
     assert "from scratch reached" in takeaway and "so far" not in takeaway
+    assert " arm" not in page.locator(".st-key-understand_experiment").inner_text().lower()
+    print(f"\nfirst point {first_point:.0f} s after the click; whole comparison {time.time() - started:.0f} s")
     print(f"\ntakeaway: {takeaway}\nseparability: {separability}\n"
           f"learning curve: {text(page, 'on average').inner_text()}")
     section(page, "understand_experiment", "experiment")
@@ -126,11 +138,11 @@ def test_understand(page, server, shot):
     text(page, "Examples the model got wrong")
     if page.get_by_role("switch", name="Show where the model looked").count():  # only when there are mistakes
         page.get_by_text("Show where the model looked").click()  # a toggle is clicked on its label
-        text(page, "Bright areas are the parts of the picture", timeout=60_000)
+        text(page, "For comparison, pictures it got right", timeout=60_000)
         page.wait_for_timeout(1_000)
         shot(page, "results_heat_maps")
     page.get_by_role("link", name=re.compile("6 · Try it")).click()
-    text(page, "Try your model")
+    page.get_by_role("heading", name="Try it").wait_for()
     bee = sorted((HYMENOPTERA / "val" / "bees").glob("*.jpg"))[1]
     uploader(page, "A picture the model has not seen").set_input_files(str(bee))
     text(page, "The model says:", timeout=60_000)
@@ -151,7 +163,7 @@ def test_understand(page, server, shot):
     advanced = page.get_by_text("Advanced settings")
     assert advanced.count() == 1 and not advanced.is_visible()
     shot(page, "presenter_train")
-    page.get_by_role("link", name=re.compile("8 · Understand")).click()
+    page.get_by_role("link", name=re.compile("8 · Why it works")).click()
     text(page, "Does transfer learning help here?")
     assert page.get_by_role("spinbutton", name="Epochs for each of the three").count() == 0
     page.wait_for_timeout(1_500)

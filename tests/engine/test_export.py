@@ -36,7 +36,7 @@ def test_an_image_export_is_one_zip_with_everything_needed(image_export, image_r
     accuracy = image_run.metrics()["accuracy"]
     assert card.startswith(f"# ants or bees ({image_run.id})")
     assert f"accuracy: {accuracy:.1%} on 30 examples" in card and "`ants`, `bees`" in card
-    assert "blocks fine-tuned: 0 (0 = only the new head)" in card and "model.onnx" in card
+    assert "what trained: only the new head" in card and "model.onnx" in card  # the words of the Train slider
 
 
 def test_onnx_logits_match_torch(image_export, tmp_path):

@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 
 from tl_core.config import RunConfig
 from tl_core.runs import start_run
 from tl_core.standby import ensure_standby, pid_alive, standby_dir
 
-from .conftest import wait_for
+from .conftest import REPO, wait_for
 
 
 def test_a_ready_standby_worker_takes_the_next_run(image_subset, warm_workspace, monkeypatch):
@@ -54,3 +56,87 @@ def test_the_standby_prepares_ahead_and_stays_ready_for_the_run(image_subset, wo
             if marker.stem.isdigit() and pid_alive(int(marker.stem)):
                 os.kill(int(marker.stem), signal.SIGKILL)
         shutil.rmtree(standby_dir(), ignore_errors=True)
+
+
+APP = """
+import sys, time
+from tl_core.standby import ensure_standby
+ensure_standby()
+print("started", flush=True)
+if sys.argv[1:]:  # a run to hand over once the standby is ready
+    from tl_core.config import RunConfig
+    from tl_core.runs import start_run
+    from tl_core.standby import standby_dir
+    while not list(standby_dir().glob("*.ready")):
+        time.sleep(0.1)
+    print(start_run(RunConfig(data=sys.argv[1], epochs=2)).id, flush=True)
+time.sleep(600)
+"""
+
+
+def _start_app(home, *args: str) -> subprocess.Popen:
+    """A stand-in for the Streamlit server: the process that asks for a standby, then waits to be killed."""
+    env = {**os.environ, "TRANSFERLAB_STANDBY": "1", "TRANSFERLAB_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-c", APP, *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            text=True)
+
+
+def _standby_pid() -> int:
+    return int(wait_for(lambda: [*standby_dir().glob("*.starting"), *standby_dir().glob("*.ready")], 60,
+                        "the standby to be started")[0].stem)
+
+
+def _end(app: subprocess.Popen) -> None:
+    """End the stand-in app and any standby it started, also when the test failed before."""
+    app.kill()
+    app.wait()
+    for marker in standby_dir().iterdir():
+        if marker.stem.isdigit() and pid_alive(int(marker.stem)):
+            os.kill(int(marker.stem), signal.SIGKILL)
+
+
+def test_an_idle_standby_exits_within_seconds_of_its_app(workspace):
+    """Stopping the server's process group does not reach a worker in its own session: it watches its app."""
+    app = _start_app(workspace)
+    try:
+        assert app.stdout.readline().strip() == "started"
+        pid = _standby_pid()
+        wait_for(lambda: (standby_dir() / f"{pid}.ready").exists(), 240, "the standby to be ready")
+        app.kill()  # as stopping the server's process group does: the standby's own session is not in it
+        app.wait()
+        wait_for(lambda: not pid_alive(pid), 10, "the standby to exit after its app was killed")
+        assert not list(standby_dir().glob(f"{pid}.*"))  # and left no marker that says it is ready
+    finally:
+        _end(app)
+
+
+def test_a_standby_still_importing_exits_with_its_app_too(workspace):
+    app = _start_app(workspace)
+    try:
+        assert app.stdout.readline().strip() == "started"
+        pid = _standby_pid()
+        app.kill()
+        app.wait()
+        wait_for(lambda: not pid_alive(pid), 10, "the standby to exit after its app was killed")
+    finally:
+        _end(app)
+
+
+def test_a_standby_that_took_a_run_finishes_it_after_its_app_is_gone(image_subset, workspace):
+    """The run folder is the truth: training goes on without the app, which reconnects when it is back."""
+    from tl_core.runs import get_run
+
+    app = _start_app(workspace, str(image_subset))
+    try:
+        assert app.stdout.readline().strip() == "started"
+        pid = _standby_pid()
+        run = get_run(app.stdout.readline().strip())
+        app.kill()
+        app.wait()
+        status = wait_for(lambda: (s := run.status()).get("state") in ("finished", "failed", "interrupted") and s,
+                          240, "the handed-over run to end")
+        assert status["state"] == "finished", (run.dir / "worker.log").read_text()[-3000:]
+        assert status["pid"] == pid
+        wait_for(lambda: not pid_alive(pid), 60, "the worker to end after its run")
+    finally:
+        _end(app)

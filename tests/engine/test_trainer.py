@@ -240,3 +240,38 @@ def test_prepare_leaves_a_head_only_run_nothing_to_compute_but_the_head(image_su
     monkeypatch.setattr(tl_core.tasks, "run_frozen", no_work)
     monkeypatch.setattr(tl_core.inputs, "read_image", no_work)
     assert train(config).status == "finished"
+
+
+def test_a_time_limit_ends_the_run_and_scores_the_epoch_under_way(image_subset, warm_workspace, every_step):
+    """The budget the comparison on the Understand step gives each run: a run still in its epochs when the
+    limit passes stops within a step, and the steps of the epoch under way are scored as a partial epoch."""
+    from tl_core.trainer import prepare
+
+    config = RunConfig(data=str(image_subset), epochs=1000, batch_size=1, time_limit_s=4.0)
+    prepare(config)  # features cached, so the 4 s go to training, not to the frozen network's pass
+    events, result = record(config)
+    started, epochs, finished = events[0], [e for e in events if e["event"] == "epoch"], events[-1]
+    assert result.status == "finished" and finished["event"] == "finished"
+    assert 1 <= len(epochs) < 1000 and [e["epoch"] for e in epochs] == list(range(1, len(epochs) + 1))
+    run_start = finished["time"] - finished["elapsed_s"]
+    first_step = max(config.time_limit_s, started["time"] - run_start)  # a loaded machine may take longer to build
+    assert finished["elapsed_s"] < first_step + 1.0   # a head step and its validation take milliseconds
+    last_step = [e for e in events if e["event"] == "progress"][-1]["step"]
+    per_epoch = started["steps"] // started["epochs"]
+    assert epochs[-1]["partial"] == (last_step < len(epochs) * per_epoch)
+    assert not any(e["partial"] for e in epochs[:-1])
+    assert finished["best_epoch"] in [e["epoch"] for e in epochs]
+
+
+def test_fine_tuning_says_the_head_was_fitted_first(image_subset, warm_workspace, every_step):
+    """With blocks unfrozen the head is first fitted on frozen features, before step 1: the `started` event
+    carries how that head scored, so the loss chart can show why training loss starts near zero."""
+    events, _ = record(RunConfig(data=str(image_subset), unfreeze=2, epochs=1))
+    started = events[0]
+    head_fit = started["head_fit"]
+    assert set(head_fit) == {"train_loss", "val_loss", "val_accuracy"}
+    assert 0 <= head_fit["train_loss"] < head_fit["val_loss"] and 0.5 < head_fit["val_accuracy"] <= 1
+    first_step = next(e for e in events if e["event"] == "progress")
+    assert first_step["loss"] < head_fit["train_loss"] + 0.1   # fine-tuning starts where the fitted head left off
+    head_only, _ = record(RunConfig(data=str(image_subset), epochs=1))
+    assert "head_fit" not in head_only[0]          # a head-only run starts from a random head: nothing fitted first

@@ -4,15 +4,15 @@ from __future__ import annotations
 import pytest
 
 from tl_core.config import ALL, RunConfig
-from tl_core.explain import experiment_configs, experiment_runs, takeaway
-from tl_core.explain._experiment import EXPERIMENT_EPOCHS, _duration
+from tl_core.explain import experiment_configs, experiment_runs, takeaway, time_ran_out, what_is_equal
+from tl_core.explain._experiment import EXPERIMENT_EPOCHS, EXPERIMENT_SECONDS, _duration
 
 
-def epochs(*points, started_unfreeze=None, ended=True) -> list[dict]:
+def epochs(*points, started_unfreeze=None, ended=True, planned=None, partial=False) -> list[dict]:
     """Synthetic events: (val_accuracy, elapsed_s) per epoch, as a run's events.jsonl holds them."""
-    evs = [{"event": "started", "unfreeze": started_unfreeze}]
-    evs += [{"event": "epoch", "epoch": i + 1, "val_accuracy": acc, "elapsed_s": t}
-            for i, (acc, t) in enumerate(points)]
+    evs = [{"event": "started", "unfreeze": started_unfreeze, "epochs": planned or len(points)}]
+    evs += [{"event": "epoch", "epoch": i + 1, "val_accuracy": acc, "elapsed_s": t,
+             "partial": partial and i == len(points) - 1} for i, (acc, t) in enumerate(points)]
     if ended:
         evs.append({"event": "finished", "best_val_accuracy": max(a for a, _ in points) if points else None})
     return evs
@@ -20,20 +20,22 @@ def epochs(*points, started_unfreeze=None, ended=True) -> list[dict]:
 
 def test_three_arms_share_everything_but_the_start():
     base = RunConfig(data="photos/", model="resnet18", seed=3, lr=0.0, augment="strong", name="Bugs",
-                     extra={"owner": "ana"})
-    scratch, head, blocks = experiment_configs(base, 2, experiment_id="exp-1")
-    assert (scratch.from_scratch, scratch.unfreeze) == (True, ALL)
+                     early_stop=3, extra={"owner": "ana"})
+    head, blocks, scratch = experiment_configs(base, 2, experiment_id="exp-1")  # the order they train in
     assert (head.from_scratch, head.unfreeze) == (False, 0)
     assert (blocks.from_scratch, blocks.unfreeze) == (False, 2)
-    for config, arm in zip((scratch, head, blocks), ("scratch", "head", "blocks")):
+    assert (scratch.from_scratch, scratch.unfreeze) == (True, ALL)
+    for config, arm in zip((head, blocks, scratch), ("head", "blocks", "scratch")):
         assert config.extra == {"owner": "ana", "experiment": "exp-1", "arm": arm}
         shared = (config.data, config.model, config.seed, config.augment, config.lr)
         assert shared == ("photos/", "resnet18", 3, "strong", 0.0)
         assert config.epochs == EXPERIMENT_EPOCHS                        # one budget, since the base said "automatic"
-    assert [c.name for c in (scratch, head, blocks)] == [
-        "Bugs · From scratch", "Bugs · Pretrained, head only", "Bugs · Pretrained, last 2 blocks"]
+        assert (config.time_limit_s, config.early_stop) == (EXPERIMENT_SECONDS, 0)
+    assert [c.name for c in (head, blocks, scratch)] == [
+        "Bugs · Pretrained, head only", "Bugs · Pretrained, last 2 blocks", "Bugs · From scratch"]
     assert base.extra == {"owner": "ana"} and base.epochs == 0           # the base is left as it was
-    assert {c.epochs for c in experiment_configs(RunConfig(data="x", epochs=5), ALL)} == {5}
+    own = experiment_configs(RunConfig(data="x", epochs=5, time_limit_s=30), ALL)
+    assert {(c.epochs, c.time_limit_s) for c in own} == {(5, 30)}
     ids = {c.extra["experiment"] for c in experiment_configs(base, 1)}
     assert len(ids) == 1 and ids != {"exp-1"}                            # a fresh id when none is given
     with pytest.raises(ValueError, match="1 or more"):
@@ -78,15 +80,69 @@ def test_takeaway_when_it_makes_no_or_negative_difference():
     assert "from scratch did better" in worse
 
 
+def test_takeaway_says_when_from_scratch_ran_out_of_time():
+    cut = epochs((0.50, 31), (0.58, 61), planned=8, partial=True)
+    assert time_ran_out(cut) == "in epoch 2 of 8"
+    assert time_ran_out(epochs((0.5, 30), (0.6, 60), planned=8)) == "after epoch 2 of 8"
+    assert time_ran_out(epochs((0.5, 30), (0.6, 60))) == ""                  # all its epochs done
+    assert time_ran_out(epochs((0.5, 30), planned=8, ended=False)) == ""     # still training
+    sentence = takeaway({"head": epochs((0.9, 3)), "blocks": epochs((0.88, 20)), "scratch": cut})
+    assert sentence.startswith("The pretrained model (head only) reached 90% in 3 s; from scratch reached 58% after "
+                               "1 min 1 s (its time ran out in epoch 2 of 8). Transfer learning helps here")
+    assert "arm" not in sentence
+
+
+def test_the_page_says_what_is_equal_and_what_is_not():
+    said = what_is_equal(3, EXPERIMENT_SECONDS)
+    assert "at most 3 epochs or 1 min each" in said and "Not the same: what each starts from" in said
+    assert "1 epoch or" in what_is_equal(1, 45)
+
+
 def test_takeaway_before_results():
-    assert "No arm has finished an epoch yet" in takeaway({"scratch": epochs(ended=False), "head": []})
+    assert "No run has finished an epoch yet" in takeaway({"scratch": epochs(ended=False), "head": []})
     assert takeaway({"head": epochs((0.9, 7)), "scratch": [{"event": "failed", "reason": "x"}]}) == (
         "The pretrained model (head only) reached 90% in 7 s; from scratch stopped without a result.")
     assert takeaway({"scratch": epochs((0.6, 70), ended=False)}) == (
-        "From scratch reached 60% after 1 min 10 s so far; the pretrained arms have no finished epoch yet.")
+        "From scratch reached 60% after 1 min 10 s so far; the pretrained runs have no finished epoch yet.")
 
 
 @pytest.mark.parametrize("seconds, said", [(0.4, "0 s"), (8.2, "8 s"), (59.6, "1 min"), (270, "4 min 30 s"),
                                            (660, "11 min"), (3900, "1 h 5 min"), (7200, "2 h")])
 def test_durations_read_like_speech(seconds, said):
     assert _duration(seconds) == said
+
+
+def test_the_pretrained_runs_train_first_and_from_scratch_keeps_to_the_time_limit(hymenoptera, tmp_path):
+    """The comparison as the page starts it, in real worker processes, on 8 + 8 photos to train on and 4 + 4 to
+    check with: the runs take their turns head only, last block, from scratch (so the first points come
+    within seconds), and from scratch, with epochs to spare, stops at the shared time limit."""
+    import time
+
+    from tl_core.explain import start_experiment
+
+    for split, n in (("train", 8), ("val", 4)):
+        for cls in ("ants", "bees"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            for photo in sorted((hymenoptera / split / cls).glob("*.jpg"))[:n]:
+                (tmp_path / split / cls / photo.name).symlink_to(photo.resolve())
+    limit = 20.0
+    runs = start_experiment(RunConfig(data=str(tmp_path), epochs=40, time_limit_s=limit), 1)
+    deadline = time.time() + 600
+    while any(r.state in ("queued", "running") for r in runs.values()) and time.time() < deadline:
+        time.sleep(1)
+    evs = {arm: run.events() for arm, run in runs.items()}
+    states = {arm: run.state for arm, run in runs.items()}
+    assert states == dict.fromkeys(("head", "blocks", "scratch"), "finished"), evs
+
+    def moment(arm: str, kind: str) -> float:
+        return next(e["time"] for e in evs[arm] if e["event"] == kind)
+
+    assert moment("head", "started") < moment("blocks", "started") < moment("scratch", "started")
+    assert moment("head", "finished") <= moment("blocks", "started")       # one after another, in that order
+    assert moment("blocks", "finished") <= moment("scratch", "started")
+    scratch = evs["scratch"]
+    assert time_ran_out(scratch) and sum(e["event"] == "epoch" for e in scratch) < 40
+    finished = scratch[-1]
+    since_start = [e["time"] - (finished["time"] - finished["elapsed_s"]) for e in scratch if e["event"] == "progress"]
+    assert sum(t >= limit for t in since_start) <= 1, since_start  # no step began after the limit
+    assert finished["elapsed_s"] < limit + 15, scratch  # then only that step, its scoring and saving the model

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from tl_core.config import RunConfig
-from tl_core.explain import feature_map, feature_map_before, feature_maps_for_run, nearest_centre_accuracy
+from tl_core.explain import (describe_separation, feature_map, feature_map_before, feature_maps_for_run,
+                             nearest_centre_accuracy)
 
 
 def test_pretrained_features_already_separate_ants_and_bees(hymenoptera):
@@ -17,20 +18,51 @@ def test_pretrained_features_already_separate_ants_and_bees(hymenoptera):
     assert result["start"] == "pretrained"
     assert result["chance"] == pytest.approx(83 / 153)                  # 83 bees, 70 ants
     assert result["separability"] > 0.85 and result["separability_full"] > 0.85   # measured 0.92 and 0.93
-    assert result["verdict"] == "separate" and "already form separate groups" in result["summary"]
+    assert result["verdict"] == "separate" and result["summary"].startswith("The classes form separate groups")
+    assert result["headline"] == "Yes: the pretrained features already tell the classes apart"
+    assert result["dimensions"] == 1280
     ev = result["explained_variance"]
     assert len(ev) == 2 and ev[0] >= ev[1] > 0 and sum(ev) < 1
 
 
-def test_before_and_after_for_a_text_run(yelp_run):
+def test_a_head_only_run_has_no_after_map(yelp_run):
+    """Only the head trained, so the network (and its map) did not change: no second, identical picture."""
     maps = feature_maps_for_run(yelp_run)                                # a Run; ids and folders work too
+    assert maps["before"]["start"] == "pretrained" and maps["after"] is None
+    assert len(maps["before"]["x"]) == 60                                # a fifth of 300 reviews
+    assert feature_maps_for_run(yelp_run.id)["before"]["x"] == pytest.approx(maps["before"]["x"])
+
+
+def test_a_fine_tuned_run_maps_its_own_features_after(yelp_subset, tmp_path):
+    from tl_core.runs import create_run, run_worker
+
+    small = tmp_path / "yelp100.txt"
+    small.write_text("\n".join(yelp_subset.read_text().splitlines()[:100]) + "\n")
+    run = create_run(RunConfig(data=str(small), unfreeze=1, epochs=2, name="yelp last block"))
+    assert run_worker(run.dir) == 0, (run.dir / "events.jsonl").read_text()
+    maps = feature_maps_for_run(run)
     assert maps["before"]["start"] == "pretrained" and maps["after"]["start"] == "trained"
-    n = len(maps["before"]["x"])
-    assert n == 60 and len(maps["after"]["x"]) == n                       # a fifth of 300 reviews
-    assert maps["before"]["labels"] == maps["after"]["labels"]
-    # The head trained on top of frozen features: the features, and so the map, do not change.
-    assert maps["after"]["x"] == pytest.approx(maps["before"]["x"], abs=1e-3)
-    assert feature_maps_for_run(yelp_run.id)["after"]["x"] == pytest.approx(maps["after"]["x"])
+    assert maps["before"]["labels"] == maps["after"]["labels"] and len(maps["after"]["x"]) == 20
+    assert maps["after"]["headline"].startswith(("Yes: your trained", "Partly: your trained", "Not yet: your trained"))
+    moved = max(abs(a - b) for a, b in zip(maps["before"]["x"], maps["after"]["x"]))
+    assert moved > 1e-2 * max(abs(a) for a in maps["before"]["x"])     # the fine-tuned block changed the features
+
+
+def test_the_words_follow_the_numbers():
+    """Headline and sentence come from the measured separability against chance, never a fixed title."""
+    low = describe_separation(0.4, 0.38, 0.5, 1280, "pretrained")        # below guessing
+    assert low["verdict"] == "mixed"
+    assert low["headline"] == "Not yet: the pretrained features do not tell the classes apart"
+    assert low["summary"] == ("The classes are mixed together, no better than guessing: sorting each example by the "
+                              "nearest class centre gets 40% right in the 1280 numbers the head reads (guessing would "
+                              "get 50%), and 38% in this picture.")
+    high = describe_separation(0.95, 0.9, 0.5, 1280, "pretrained")
+    assert high["verdict"] == "separate" and "already tell the classes apart" in high["headline"]
+    assert high["summary"].startswith("The classes form separate groups: ") and "95% right" in high["summary"]
+    middle = describe_separation(0.64, 0.32, 0.25, 1280, "pretrained")  # measured on 148 tomato-leaf photos
+    assert middle["verdict"] == "partly" and middle["headline"].startswith("Partly:")
+    assert "only 2 of those 1280 directions and gets 32%, so the clouds overlap here more" in middle["summary"]
+    assert describe_separation(0.9, 0.9, 0.5, 384, "random")["headline"].startswith("Yes: random weights' features")
 
 
 def test_pca_matches_the_covariance_eigenvectors():

@@ -123,14 +123,34 @@ def test_text_models_are_pointed_to_token_importance(yelp_run):
         gradcam(yelp_run.dir, "anything.jpg")
 
 
-def test_overlay_keeps_cold_areas_and_colours_hot_ones():
-    image = np.full((3, 32, 48), 100, dtype=np.uint8)
+def luminance(picture) -> np.ndarray:
+    return (np.asarray(picture, dtype=np.float32) * [0.299, 0.587, 0.114]).sum(-1)
+
+
+@pytest.mark.parametrize("photo", ["val/bees/2407809945_fb525ef54d.jpg", "val/ants/10308379_1b6c72e180.jpg"])
+def test_overlay_reads_at_a_glance_on_a_light_photo(imagenet_lite0, hymenoptera, photo):
+    """Where the model looked is bright, what it ignored is dark, whatever the photo's own brightness.
+
+    Both photos have light backgrounds where the map is cold: the earlier overlay kept them as bright as the
+    photo (97 % of their brightness) and the evidence was darker than them (contrast -18 and -42 of 255).
+    """
+    view = subject(imagenet_lite0).image_batch([hymenoptera / photo])[0]
+    heat = gradcam(imagenet_lite0, view).heatmap
+    looked, ignored = heat >= 0.8, heat <= 0.1
+    assert looked.mean() > 0.02 and ignored.mean() > 0.1                # both kinds of region exist here
+    original, shown = luminance(view.permute(1, 2, 0).numpy()), luminance(overlay(view, heat))
+    assert shown[looked].mean() - shown[ignored].mean() > 80             # measured 130 and 114
+    assert shown[ignored].mean() < 0.4 * original[ignored].mean()       # measured 17 % and 19 %
+
+
+def test_overlay_follows_the_colour_scale():
+    image = np.full((3, 32, 48), 200, dtype=np.uint8)
     heat = np.zeros((16, 24), dtype=np.float32)                         # half size: overlay scales it up
     heat[:, 12:] = 1.0
-    picture = np.asarray(overlay(image, heat))
+    picture = np.asarray(overlay(image, heat)).astype(int)
     assert picture.shape == (32, 48, 3)
-    assert (picture[:, :20] == 100).all()                               # no heat: the picture unchanged
-    assert (picture[:, 28:] != 100).any(axis=-1).all()                  # full heat: coloured
+    assert (picture[:, :20].sum(-1) < 3 * 200 * 0.3).all()               # no heat: dimmed
+    assert (picture[:, 28:, :2] > 200).all() and (picture[:, 28:, 0] > picture[:, 28:, 2]).all()  # full: pale yellow
     ramp = colormap(np.linspace(0, 1, 11))
     assert ramp.shape == (11, 3) and ramp.dtype == np.uint8
     assert (np.diff(ramp.astype(int).sum(1)) > 0).all()                 # brighter as the value rises

@@ -6,7 +6,8 @@ import time
 import pytest
 import torch
 
-from tl_core.explain import learning_curve, stratified_subset, summarize
+from tl_core.config import RunConfig
+from tl_core.explain import curve_summary, curve_verdict, interval, learning_curve, stratified_subset, summarize
 
 
 def test_ants_bees_curve_is_monotone_ish_and_fast_once_cached(hymenoptera, monkeypatch):
@@ -52,3 +53,69 @@ def test_scratch_points_train_through_the_engine_loop(yelp_subset, tmp_path):
 def test_fractions_are_checked(hymenoptera):
     with pytest.raises(ValueError, match="fraction"):
         learning_curve(hymenoptera, fractions=(0.0, 1.0))
+
+
+def curve(means: dict[int, list[float]], val_examples: int) -> list[dict]:
+    """Head-only points as learning_curve gives them: {examples per class: [accuracy per seed]}."""
+    return [{"fraction": per / max(means), "examples_per_class": per, "train_examples": 2 * per,
+             "val_examples": val_examples, "seed": seed, "val_accuracy": a, "mode": "head"}
+            for per, accs in means.items() for seed, a in enumerate(accs)]
+
+
+def test_interval_matches_the_wilson_formula():
+    low, high = interval(0.6, 30)
+    assert (round(low, 3), round(high, 3)) == (0.423, 0.754)             # 18 of 30
+    assert interval(1.0, 20)[1] == 1.0 and interval(1.0, 20)[0] > 0.8
+    wide, narrow = interval(0.8, 20), interval(0.8, 2000)
+    assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])
+
+
+def test_a_flat_line_at_60_percent_on_30_examples_is_not_a_ceiling():
+    """What a person saw: 60 % at all 24 per class, 59 % the step before, on 30 validation photos."""
+    points = curve({2: [0.4, 0.47, 0.43], 6: [0.5, 0.53, 0.57], 12: [0.6, 0.57, 0.6], 24: [0.6, 0.6, 0.6]}, 30)
+    found = curve_verdict(points)
+    assert found["verdict"] == "unclear" and 0.15 < found["spread"] < 0.2
+    said = curve_summary(points)
+    assert "with all 24, 60% (give or take 17 points: 30 validation examples" in said
+    assert "changed it by 1 point, within that spread, and at 60% it is not high yet, so the curve cannot tell" in said
+    assert "would add little" not in said
+    assert summarize(points)[-1]["low"] < 0.45 < 0.7 < summarize(points)[-1]["high"]  # the error bar
+
+
+def test_flat_and_high_says_more_would_add_little_and_a_clear_rise_says_it_would_help():
+    flat = curve({12: [0.9, 0.93, 0.92], 30: [0.93, 0.94, 0.93], 61: [0.93, 0.93, 0.93], 122: [0.94, 0.94, 0.94]}, 153)
+    assert curve_verdict(flat)["verdict"] == "flat"
+    assert "more examples of the same kind would add little" in curve_summary(flat)
+    rising = curve({10: [0.5, 0.52, 0.55], 50: [0.6, 0.62, 0.6], 100: [0.7, 0.72, 0.71], 200: [0.85, 0.86, 0.85]}, 400)
+    assert curve_verdict(rising)["verdict"] == "rising"
+    assert "still rising, so more examples would probably help" in curve_summary(rising)
+    same_rise_few = curve({10: [0.5, 0.52, 0.55], 50: [0.6, 0.62, 0.6], 100: [0.7, 0.72, 0.71], 200: [0.78, 0.8, 0.8]},
+                          20)
+    assert curve_verdict(same_rise_few)["verdict"] == "unclear"          # +9 points is within 20 examples' spread
+    high_but_noisy = curve({5: [0.8, 0.85, 0.9], 10: [0.95, 0.95, 0.95], 20: [0.95, 0.95, 0.95]}, 20)
+    assert curve_verdict(high_but_noisy)["verdict"] == "flat"             # high, and no change at all
+
+
+def test_the_run_s_own_accuracy_is_named_with_why_it_differs():
+    points = curve({2: [0.4, 0.47, 0.43], 24: [0.6, 0.6, 0.6]}, 30)
+    said = curve_summary(points, 0.67, RunConfig(data="x"))
+    assert "Your run itself got 67% on the same 30 validation examples: it trained its head step by step" in said
+    assert "kept its best epoch" in said
+    assert "also fine-tuned its last 2 blocks" in curve_summary(points, 0.67, RunConfig(data="x", unfreeze=2))
+    assert "also fine-tuned its last block and" in curve_summary(points, 0.67, RunConfig(data="x", unfreeze=1))
+
+
+def test_a_real_small_run_and_its_curve_agree_on_their_examples(yelp_run):
+    """The head-only Yelp run (60 validation sentences): the curve measures on the run's own validation examples,
+    its spread is as wide as 60 examples make it, and its conclusion never claims a ceiling below HIGH."""
+    config = yelp_run.config
+    points = learning_curve(config.data, model=config.model, val_split=config.val_split, split_seed=config.seed)
+    metrics = yelp_run.metrics()
+    assert {p["val_examples"] for p in points} == {metrics["examples"]} == {60}
+    last = summarize(points)[-1]
+    assert 0.14 < last["high"] - last["low"] < 0.3                        # about +-9 points around 80-90 %
+    found = curve_verdict(points)
+    said = curve_summary(points, metrics["accuracy"], config)
+    assert found["verdict"] != "flat" or found["last"]["mean"] >= 0.9
+    assert ("would add little" in said) == (found["verdict"] == "flat")
+    assert f"Your run itself got {metrics['accuracy']:.0%} on the same 60 validation examples" in said

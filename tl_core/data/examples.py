@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -39,11 +39,41 @@ class Dataset:
     classes: list[str]  # sorted unique labels
     skipped: list[Skipped]
     notes: list[str]  # non-fatal remarks shown to the user
+    summary: str = ""  # how the source became these examples, e.g. "1,000 lines read, 1,000 examples."
 
 
-def make_dataset(kind: str, examples: list[Example], skipped: list[Skipped], notes: list[str]) -> Dataset:
+def make_dataset(kind: str, examples: list[Example], skipped: list[Skipped], notes: list[str],
+                 summary: str = "") -> Dataset:
     """Build a Dataset whose classes always match its examples."""
-    return Dataset(kind, examples, sorted({e.label for e in examples}), skipped, notes)
+    return Dataset(kind, examples, sorted({e.label for e in examples}), skipped, notes, summary)
+
+
+def rename_labels(dataset: Dataset, names: dict[str, str]) -> Dataset:
+    """The same examples with their labels renamed (`{"0": "negative"}`), so a model trains and shows readable classes.
+
+    Labels not named keep their own; a name that is blank, names a label the data lacks, or would give two
+    classes one name is refused with a sentence, since training on it would silently merge or lose classes.
+    """
+    names = {str(label): " ".join(str(name).split()) for label, name in names.items()}
+    unknown = sorted(label for label in names if label not in dataset.classes)
+    if unknown:
+        raise DataError(f"The data has no class {_quoted(unknown)} to rename; its classes are "
+                        f"{_quoted(dataset.classes)}. Rename only those.")
+    blank = sorted(label for label, name in names.items() if not name)
+    if blank:
+        raise DataError(f"The new name for class {_quoted(blank)} is empty; type a name, or keep the label as it is.")
+    final = [names.get(label, label) for label in dataset.classes]
+    twice = sorted({name for name in final if final.count(name) > 1})
+    if twice:
+        raise DataError(f"Two classes would both be called {_quoted(twice)}; give each class its own name.")
+    if not names:
+        return dataset
+    examples = [replace(e, label=names.get(e.label, e.label)) for e in dataset.examples]
+    return make_dataset(dataset.kind, examples, dataset.skipped, dataset.notes, dataset.summary)
+
+
+def _quoted(labels: list[str]) -> str:
+    return ", ".join(f"'{label}'" for label in labels)
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -28,6 +28,7 @@ class Report:
     warnings: list[str]
     skipped: list[Skipped]
     duplicates: list[tuple[str, str]]  # names of identical pairs: across classes first, then across splits
+    summary: str = ""  # how the source became these examples: for a table, its lines and what became of each
 
     @property
     def ok(self) -> bool:
@@ -71,7 +72,7 @@ def make_report(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> R
         warnings.append(f"{plural(len(dataset.skipped), thing)} {verb} skipped; the list says why for each.")
     warnings += dataset.notes
     return Report(dataset.kind, counts, train_counts, val_counts, errors, warnings,
-                  list(dataset.skipped), duplicates)
+                  list(dataset.skipped), duplicates, dataset.summary)
 
 
 def _count_problems(counts: dict[str, int]) -> tuple[list[str], list[str]]:

@@ -14,13 +14,15 @@ from .tables import MAX_TEXT_CHARS, cut_note
 def texts_from_lists(texts_by_label: dict[str, list[str]]) -> Dataset:
     """Typed or pasted texts per class; blank entries are dropped, long ones cut like table rows."""
     examples: list[Example] = []
-    cut = 0
+    cut: list[str] = []
     for label, texts in texts_by_label.items():
         label = _class_name(label)
         kept = [t.strip() for t in texts if t.strip()]
         for number, text in enumerate(kept, start=1):
-            cut += len(text) > MAX_TEXT_CHARS
-            examples.append(Example(label=label, name=f"{label} #{number}", text=text[:MAX_TEXT_CHARS]))
+            name = f"{label} #{number}"
+            if len(text) > MAX_TEXT_CHARS:
+                cut.append(name)
+            examples.append(Example(label=label, name=name, text=text[:MAX_TEXT_CHARS]))
     return make_dataset("text", examples, [], [cut_note(cut)] if cut else [])
 
 

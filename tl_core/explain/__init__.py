@@ -15,8 +15,8 @@ import importlib
 
 HOW_TO_READ = {
     "gradcam": (
-        "Bright areas are the parts of the picture that pushed the model towards the class named above the "
-        "picture; dark areas did not matter for it. If the bright spot sits on the background instead of the "
+        "The picture is lit where the model found evidence for the class named above it (pale yellow: the "
+        "strongest) and darkened where it found none. If the lit spot sits on the background instead of the "
         "object, the model may have learnt a shortcut."),
     "gradcam_true": (
         "The same kind of map for the correct class: where the model saw evidence for the right answer. "
@@ -31,11 +31,13 @@ HOW_TO_READ = {
         "Left: the pretrained network before any training on your data; right: your trained model. Clouds "
         "that already separate on the left mean the pretrained knowledge did most of the work."),
     "learning_curve": (
-        "Accuracy on the validation examples when the model trains on only part of your examples (each share "
-        "several times, at random). Where the line flattens, more examples of the same kind would add little."),
+        "Accuracy on the validation examples when a new head trains on only part of your examples (each share "
+        "several times, at random). The bars show how far each point can be off by chance with this many "
+        "validation examples: a rise smaller than a bar may be luck. Where the line flattens at a high accuracy, "
+        "more examples of the same kind would add little."),
     "experiment": (
-        "The same data and training budget, three starting points: random weights, a pretrained network with "
-        "only a new last layer, and one that also adapts its last blocks. Higher and further left is better."),
+        "The same data and training budget, three starting points: a pretrained network with only a new last "
+        "layer, one that also adapts its last blocks, and random weights. Higher and further left is better."),
 }
 
 _API = {
@@ -44,9 +46,12 @@ _API = {
     "token_importance": "_tokens",
     "feature_map": "_feature_map", "feature_map_before": "_feature_map", "feature_map_after": "_feature_map",
     "feature_maps_for_run": "_feature_map", "nearest_centre_accuracy": "_feature_map",
+    "describe_separation": "_feature_map",
     "learning_curve": "_learning_curve", "stratified_subset": "_learning_curve", "summarize": "_learning_curve",
+    "interval": "_learning_curve", "curve_verdict": "_learning_curve", "curve_summary": "_learning_curve",
     "experiment_configs": "_experiment", "start_experiment": "_experiment", "experiment_runs": "_experiment",
-    "takeaway": "_experiment", "arm_title": "_experiment", "ARMS": "_experiment",
+    "takeaway": "_experiment", "arm_title": "_experiment", "ARMS": "_experiment", "what_is_equal": "_experiment",
+    "time_ran_out": "_experiment", "EXPERIMENT_SECONDS": "_experiment",
 }
 
 __all__ = sorted([*_API, "HOW_TO_READ"])

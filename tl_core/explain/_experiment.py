@@ -1,12 +1,17 @@
 """"Does transfer learning help here?": one click, three runs, one sentence.
 
-The same data and the same number of epochs, three starting points:
-(a) from scratch: random weights, everything trains;
-(b) pretrained, head only: the network as downloaded, only a new last layer trains;
-(c) pretrained, last N blocks: the new head plus the last N blocks adapt to the data.
-Each arm is an ordinary run (the app starts, queues and shows it like any other), tagged with
-`extra={"experiment": id, "arm": ...}` so the three can be found and compared. The takeaway is
-computed from the runs' own epoch events, so it states what happened, in accuracy and seconds.
+The same data, split and budget (at most this many epochs and this many seconds), three starting points,
+trained in this order:
+(a) pretrained, head only: the network as downloaded, only a new last layer trains;
+(b) pretrained, last N blocks: the new head plus the last N blocks adapt to the data;
+(c) from scratch: random weights, everything trains.
+The pretrained runs go first because they show results within seconds; from scratch went first before,
+and on a 2-core CPU with 150 photos the chart then stayed empty for 84 s and from scratch took 3 min 17 s of
+the 5 minutes. The time limit bounds the rest: head only takes seconds, the other two stop at their
+minute (plus the step under way, scoring and saving), so the whole comparison takes about 2 minutes.
+Each way of training (an "arm" in the code) is an ordinary run (the app starts, queues and shows it like any
+other), tagged with `extra={"experiment": id, "arm": ...}` so the three can be found and compared. The takeaway
+is computed from the runs' own epoch events, so it states what happened, in accuracy and seconds.
 """
 from __future__ import annotations
 
@@ -18,8 +23,9 @@ from .. import events
 from ..config import ALL, RunConfig
 
 SCRATCH, HEAD, BLOCKS = "scratch", "head", "blocks"
-ARMS = (SCRATCH, HEAD, BLOCKS)
+ARMS = (HEAD, BLOCKS, SCRATCH)  # the order they train in: results within seconds first, the slow baseline last
 EXPERIMENT_EPOCHS = 8  # the shared budget when the base config leaves epochs automatic (0)
+EXPERIMENT_SECONDS = 60  # each run's time limit when the base sets none: from scratch uses it all, the others rarely
 
 
 def arm_title(arm: str, unfreeze: int | None = None) -> str:
@@ -34,31 +40,42 @@ def arm_title(arm: str, unfreeze: int | None = None) -> str:
 
 
 def experiment_configs(base: RunConfig, unfreeze_n: int, experiment_id: str | None = None) -> list[RunConfig]:
-    """The three arms as RunConfigs, in the order scratch, head only, last N blocks.
+    """The three runs as RunConfigs, in the order they train: head only, last N blocks, from scratch.
 
-    Everything but the starting point is shared: data, model, seed, split, batch size, augmentation and
-    the number of epochs (the base's, or EXPERIMENT_EPOCHS when it is automatic). The learning rate
-    stays as the base sets it; 0 lets each arm use the engine's default for its mode, since a head and
-    a randomly started network do not learn well at the same rate.
+    Everything but the starting point is shared: data, model, seed, split, batch size, augmentation, the
+    number of epochs (the base's, or EXPERIMENT_EPOCHS when it is automatic) and the time limit (the base's,
+    or EXPERIMENT_SECONDS); none stops early for lack of progress. The learning rate stays as the base sets
+    it; 0 lets each run use the engine's default for its mode, since a head and a randomly started network
+    do not learn well at the same rate.
     """
     if unfreeze_n == 0 or unfreeze_n < ALL:
-        raise ValueError(f"The third arm fine-tunes the last N blocks, so N must be 1 or more (or -1 for all), "
-                         f"not {unfreeze_n}; N = 0 would repeat the head-only arm.")
+        raise ValueError(f"The third run fine-tunes the last N blocks, so N must be 1 or more (or -1 for all), "
+                         f"not {unfreeze_n}; N = 0 would repeat the head-only run.")
     experiment_id = experiment_id or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
-    epochs = base.epochs or EXPERIMENT_EPOCHS
-    arms = {SCRATCH: dict(from_scratch=True, unfreeze=ALL), HEAD: dict(from_scratch=False, unfreeze=0),
-            BLOCKS: dict(from_scratch=False, unfreeze=unfreeze_n)}
+    budget = dict(epochs=base.epochs or EXPERIMENT_EPOCHS, time_limit_s=base.time_limit_s or EXPERIMENT_SECONDS,
+                  early_stop=0)
+    starts = {HEAD: dict(from_scratch=False, unfreeze=0), BLOCKS: dict(from_scratch=False, unfreeze=unfreeze_n),
+              SCRATCH: dict(from_scratch=True, unfreeze=ALL)}
     out = []
-    for arm, settings in arms.items():
+    for arm in ARMS:
         title = arm_title(arm, unfreeze_n)
         name = f"{base.name} · {title}" if base.name else title
         extra = {**base.extra, "experiment": experiment_id, "arm": arm}
-        out.append(dataclasses.replace(base, epochs=epochs, name=name, extra=extra, **settings))
+        out.append(dataclasses.replace(base, name=name, extra=extra, **budget, **starts[arm]))
     return out
 
 
+def what_is_equal(epochs: int, seconds: float) -> str:
+    """What the three runs share and what they do not, as the page says it under the button."""
+    return (f"The same for all three: your data, the same split into examples to train on and examples to "
+            f"check with, and the same budget of at most {epochs} epoch{'s' if epochs != 1 else ''} or "
+            f"{_duration(seconds)} each, whichever comes first. Not the same: what each starts from and how much "
+            "of the network learns, so an epoch from scratch costs far more time and it usually runs out of "
+            "time before its epochs are done.")
+
+
 def start_experiment(base: RunConfig, unfreeze_n: int) -> dict:
-    """Start the three runs (they queue for the device and train one after another); {arm: Run}."""
+    """Start the three runs, pretrained ones first (they queue for the device in this order); {arm: Run}."""
     from ..runs import start_run
 
     return {c.extra["arm"]: start_run(c) for c in experiment_configs(base, unfreeze_n)}
@@ -82,16 +99,16 @@ def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) 
     learning helps here: 28 points more accuracy, and it passed from scratch's best after 3 s."
 
     An arm's result is its best validation accuracy and the time (since its run started) of the first
-    epoch that reached it; the better pretrained arm speaks for "the pretrained model". Numbers of an
-    arm still training are marked "so far".
+    epoch that reached it; the better pretrained arm speaks for "the pretrained model". Numbers of a
+    run still training are marked "so far"; one its time limit stopped says so.
     """
     arms = {arm: _Arm(evs) for arm, evs in runs_events.items() if arm in ARMS}
     scratch = arms.get(SCRATCH)
     pretrained = [arms[a] for a in (HEAD, BLOCKS) if a in arms and arms[a].best is not None]
     if not pretrained:
-        waiting = "the pretrained arms have no finished epoch yet"
+        waiting = "the pretrained runs have no finished epoch yet"
         if scratch is None or scratch.best is None:
-            return "No arm has finished an epoch yet; the comparison appears after the first one."
+            return "No run has finished an epoch yet; the comparison appears after the first one."
         return f"From scratch reached {scratch.says()}; {waiting}."
     best = max(pretrained, key=lambda a: (round(a.best[0], 3), -a.best[1]))
     label = "head only" if best is arms.get(HEAD) else _blocks_label(arms[BLOCKS].events, unfreeze_n)
@@ -134,7 +151,22 @@ class _Arm:
 
     def says(self, preposition: str = "after") -> str:
         acc, seconds = self.best
-        return f"{_pct(acc)} {preposition} {_duration(seconds)}" + (" so far" if self.running else "")
+        said = f"{_pct(acc)} {preposition} {_duration(seconds)}" + (" so far" if self.running else "")
+        ran_out = time_ran_out(self.events)
+        return said + (f" (its time ran out {ran_out})" if ran_out else "")
+
+
+def time_ran_out(evs: list[dict]) -> str:
+    """Where a finished run's time limit stopped it, e.g. "in epoch 2 of 8"; "" if it did all its epochs.
+
+    A run stops short of its epochs either at its time limit or by early stopping, which the comparison
+    turns off (`experiment_configs`)."""
+    planned = next((e.get("epochs") for e in evs if e.get("event") == events.STARTED), None)
+    done = [e for e in evs if e.get("event") == events.EPOCH]
+    finished = any(e.get("event") == events.FINISHED for e in evs)
+    if not (finished and done and planned) or (len(done) == planned and not done[-1].get("partial")):
+        return ""
+    return f"{'in' if done[-1].get('partial') else 'after'} epoch {len(done)} of {planned}"
 
 
 def _blocks_label(evs: list[dict], unfreeze_n: int | None) -> str:

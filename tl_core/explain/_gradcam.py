@@ -56,8 +56,8 @@ class ImageExplanation:
     def correct(self) -> bool | None:
         return None if self.true is None else self.true == self.predicted
 
-    def overlays(self, alpha: float = 0.6) -> dict[str, "PIL.Image.Image"]:
-        return {name: overlay(self.image, heat, alpha) for name, heat in self.maps.items()}
+    def overlays(self) -> dict[str, "PIL.Image.Image"]:
+        return {name: overlay(self.image, heat) for name, heat in self.maps.items()}
 
 
 def explain_image(source: Source, image, true_class: int | str | None = None) -> ImageExplanation:
@@ -86,10 +86,17 @@ def colormap(values: np.ndarray) -> np.ndarray:
     return np.round(_RAMP[low] * (1 - t) + _RAMP[low + 1] * t).astype(np.uint8)
 
 
-def overlay(image_uint8_chw, heatmap: np.ndarray, alpha: float = 0.6) -> "PIL.Image.Image":
-    """The picture with the heat map laid over it: cold areas show the picture, hot ones turn bright.
+DIM = 0.25  # brightness left where the model found nothing: ignored areas go dark, so the evidence stands out
 
-    The colour's opacity grows with the heat, so regions the model ignored stay recognisable.
+
+def overlay(image_uint8_chw, heatmap: np.ndarray, alpha: float = 0.45) -> "PIL.Image.Image":
+    """The picture lit where the evidence is: each pixel keeps DIM + (1 - DIM) * heat of its brightness and
+    takes `alpha` of the ramp's colour for its heat, so strong evidence shows pale yellow over the picture
+    and ignored areas dark purple to black.
+
+    Measured on the ants/bees photos: the earlier overlay (only the ramp, with opacity growing with the heat)
+    left ignored areas as bright as the photo and the evidence a faint orange glow on light backgrounds;
+    dimming gives every map the same dark-to-bright reading, whatever the photo's own brightness.
     """
     from PIL import Image
 
@@ -99,8 +106,8 @@ def overlay(image_uint8_chw, heatmap: np.ndarray, alpha: float = 0.6) -> "PIL.Im
     if heat.shape != image.shape[:2]:
         heat = np.asarray(Image.fromarray(heat).resize(image.shape[1::-1], Image.Resampling.BILINEAR))
     heat = np.clip(heat, 0.0, 1.0)
-    weight = (alpha * heat)[..., None]                                                  # (H, W, 1)
-    blended = image * (1 - weight) + colormap(heat).astype(np.float32) * weight
+    lit = image * (DIM + (1 - DIM) * heat)[..., None]                                  # (H, W, 3)
+    blended = lit * (1 - alpha) + colormap(heat).astype(np.float32) * alpha
     return Image.fromarray(np.round(blended).astype(np.uint8))
 
 

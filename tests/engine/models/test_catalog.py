@@ -5,8 +5,9 @@ import os
 
 import pytest
 
+from tl_core.config import ALL
 from tl_core.models import ModelUnavailable, load_model
-from tl_core.models.catalog import CATALOG, catalog, default_model, find_model
+from tl_core.models.catalog import CATALOG, catalog, default_model, find_model, shipped_layout
 
 SPEEDS = {"fastest", "fast", "medium", "slow"}
 
@@ -81,3 +82,39 @@ def test_an_unknown_model_name_lists_the_choices():
 def test_a_text_model_for_pictures_is_refused():
     with pytest.raises(ModelUnavailable, match="model for texts, but this data holds images"):
         load_model("distilbert", "image", 2)
+
+
+BUILDABLE = [m for m in CATALOG if m.kind == "image" or m.available]  # timm has every image architecture offline
+
+
+def test_every_image_model_and_every_embedded_one_ships_its_layout():
+    for m in CATALOG:
+        if m.kind == "image" or m.source == "embedded":
+            assert shipped_layout(m.name, m.kind, 2) is not None, m.name
+            assert shipped_layout(m.hub_id, m.kind, 2) == shipped_layout(m.name, m.kind, 2)
+    assert shipped_layout("", "text", 2) == shipped_layout("all-MiniLM-L6-v2", "text", 2)
+    assert shipped_layout("resnet18", "text", 2) is None  # a model of the other kind is not drawn as one
+
+
+@pytest.mark.parametrize("info", BUILDABLE, ids=lambda m: m.name)
+def test_the_shipped_layout_counts_what_the_built_model_trains(info):
+    """The Train page counts from the catalogue; training from the built model: each slider position agrees."""
+    from torch import nn
+
+    from tl_core.freeze import apply_plan, plan_for
+    from tl_core.models.image import load_image_model
+    from tl_core.models.layout import layout_of
+
+    classes = 3
+    built = (load_image_model(info, info.name, classes, pretrained=False) if info.kind == "image"
+             else load_model(info.name, info.kind, classes, pretrained=False))
+    shipped = shipped_layout(info.name, info.kind, classes)
+    assert shipped == layout_of(built), f"the catalogue's layout of {info.name} should be {layout_of(built)}"
+    # the only parameters outside the blocks are the new head's, (inputs + 1) per class, so any class count holds
+    assert isinstance(built.head, nn.Linear) and built.head.out_features == classes
+    assert shipped.head == sum(p.numel() for p in built.head.parameters())
+    for unfreeze, scratch in [*((n, False) for n in range(shipped.num_blocks + 1)), (ALL, False), (0, True)]:
+        plan = apply_plan(built, unfreeze, scratch)
+        training = sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+        assert plan_for(shipped, unfreeze, scratch) == plan and plan.trainable == training, (unfreeze, scratch)
+        assert plan.total == built.param_count()
