@@ -23,7 +23,6 @@ to see what it costs. Everything this script starts, standby workers included, i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -35,6 +34,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from harness import emit, parent_of  # bench/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOT = ROOT / "test-artifacts" / "bench" / "first-render.png"
@@ -79,14 +80,14 @@ def main() -> int:
                 shot = None if args.no_shot or rep > 1 else args.shot
                 result = measure(browser, rep, shot, args.no_standby)
                 results.append(result)
-                _emit(**result)
+                emit(**result)
         finally:
             browser.close()
 
     ok = [r for r in results if "first_render_s" in r]
     median = lambda key: statistics.median(r[key] for r in ok if r.get(key) is not None) if ok else None  # noqa: E731
     cold = median("first_render_s")
-    _emit(event="app_render_summary", reps=len(results), ok=len(ok), median_server_up_s=median("server_up_s"),
+    emit(event="app_render_summary", reps=len(results), ok=len(ok), median_server_up_s=median("server_up_s"),
           median_first_content_s=median("first_content_s"), median_first_render_s=cold,
           median_warm_render_s=median("warm_render_s"), target_s=TARGET_S,
           met=None if cold is None else cold < TARGET_S, standby=not args.no_standby,
@@ -169,7 +170,7 @@ def _stop(server: subprocess.Popen, home: Path) -> int:
     """End the standby workers app.py started (own sessions, so not in the server's group), then the server."""
     pids = set()
     for marker in (home / "standby").glob("*.*") if (home / "standby").is_dir() else ():
-        if marker.stem.isdigit() and _parent_of(int(marker.stem)) == server.pid:
+        if marker.stem.isdigit() and parent_of(int(marker.stem)) == server.pid:
             pids.add(int(marker.stem))
     for pid in pids:
         try:
@@ -187,21 +188,10 @@ def _stop(server: subprocess.Popen, home: Path) -> int:
     return len(pids)
 
 
-def _parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _emit(**fields) -> None:
-    print(json.dumps(fields, default=str), flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ until the frozen features are cached (timed, reported as a note), and only then 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -20,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from harness import emit, parent_of  # bench/ is on sys.path
 from tl_core.config import RunConfig
 from tl_core.runs import start_run
 from tl_core.standby import ensure_standby, pid_alive, request_prepare, standby_dir
@@ -44,16 +44,16 @@ def main() -> int:
     waited = time.time()
     while not any(pid_alive(int(p.stem)) for p in standby_dir().glob("*.ready")):
         if time.time() - waited > READY_TIMEOUT_S:
-            _emit(event="failed", reason="no standby worker became ready")
+            emit(event="failed", reason="no standby worker became ready")
             return 1
         time.sleep(0.05)
-    _emit(event="note", text=f"standby worker ready after {time.time() - waited:.1f} s")
+    emit(event="note", text=f"standby worker ready after {time.time() - waited:.1f} s")
     if args.prepare_ahead:
         asked = time.time()
         request_prepare(config)
         while not list(cache_dir("frozen").glob("*.safetensors")) and time.time() - asked < READY_TIMEOUT_S:
             time.sleep(0.02)
-        _emit(event="note", prepared_ahead_s=time.time() - asked,
+        emit(event="note", prepared_ahead_s=time.time() - asked,
               text=f"features prepared ahead in {time.time() - asked:.1f} s (while a person reads the Train page)")
 
     start = time.time()
@@ -68,8 +68,8 @@ def main() -> int:
         time.sleep(0.02)
     start_to_model = time.time() - start
     for event in run.events():
-        _emit(**event, since_start_s=event["time"] - start)
-    _emit(event="app_run", state=state, start_to_model_s=start_to_model, worker_peak_rss_mb=peak_kb / 1024)
+        emit(**event, since_start_s=event["time"] - start)
+    emit(event="app_run", state=state, start_to_model_s=start_to_model, worker_peak_rss_mb=peak_kb / 1024)
     _stop_my_standbys()
     return 0 if state == "finished" else 1
 
@@ -78,19 +78,12 @@ def _stop_my_standbys() -> None:
     """start_run leaves a fresh standby waiting for the next run; the bench has none, so end ours (by pid)."""
     folder = standby_dir()
     for marker in folder.glob("*.*"):
-        if marker.stem.isdigit() and _parent_of(int(marker.stem)) == os.getpid():
+        if marker.stem.isdigit() and parent_of(int(marker.stem)) == os.getpid():
             try:
                 os.kill(int(marker.stem), signal.SIGTERM)
             except ProcessLookupError:
                 pass
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def _vm_hwm_kb(pid) -> int:
@@ -101,10 +94,6 @@ def _vm_hwm_kb(pid) -> int:
         return int(line.split()[1])
     except (OSError, StopIteration, ValueError):
         return 0
-
-
-def _emit(**fields) -> None:
-    print(json.dumps(fields, default=str), flush=True)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ Prints JSON lines: one "phase" line per phase (seconds), an "epoch" line with th
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
+
+from harness import emit_timed  # bench/ is on sys.path
 
 STARTED = time.time()
 L2 = 1e-3          # the head's weight decay (mean cross-entropy + L2 * ||W||^2), fixed, not tuned on val
@@ -37,8 +38,8 @@ def main() -> None:
     t = time.time()
     acc = fit_and_score(feats[:n_train], labels[:n_train], feats[n_train:], labels[n_train:])
     _phase("head", time.time() - t)
-    _emit(event="epoch", epoch=1, val_accuracy=acc, elapsed_s=time.time() - STARTED)
-    _emit(event="finished", best_epoch=1, best_val_accuracy=acc, elapsed_s=time.time() - STARTED,
+    emit_timed(event="epoch", epoch=1, val_accuracy=acc, elapsed_s=time.time() - STARTED)
+    emit_timed(event="finished", best_epoch=1, best_val_accuracy=acc, elapsed_s=time.time() - STARTED,
           examples=n_images)
 
 
@@ -76,8 +77,8 @@ def image_features(root: Path):
 
     t = time.time()
     backbone = load_model("", "image", 2)
-    mean = np.array(backbone.preprocess["mean"], dtype=np.float32).reshape(1, 3, 1, 1) * 255
-    std = np.array(backbone.preprocess["std"], dtype=np.float32).reshape(1, 3, 1, 1) * 255
+    mean = np.array(backbone.preprocess.mean, dtype=np.float32).reshape(1, 3, 1, 1) * 255
+    std = np.array(backbone.preprocess.std, dtype=np.float32).reshape(1, 3, 1, 1) * 255
     model = backbone.model.eval()
 
     class Features(torch.nn.Module):
@@ -167,11 +168,7 @@ def fit_and_score(x_train, y_train, x_val, y_val) -> float:
 
 
 def _phase(name: str, seconds: float, **extra) -> None:
-    _emit(event="phase", phase=name, seconds=seconds, **extra)
-
-
-def _emit(**fields) -> None:
-    print(json.dumps({**fields, "time": time.time()}), flush=True)
+    emit_timed(event="phase", phase=name, seconds=seconds, **extra)
 
 
 if __name__ == "__main__":

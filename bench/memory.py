@@ -24,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,10 +32,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from speed import json_events  # bench/ is on sys.path when this runs as a script
+from harness import ROOT, SHARED, Child, commit, log, machine, outcome, pct  # bench/ is on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT.parent / "shared" / "datasets" / "hymenoptera_data" / "train"
+SOURCE = SHARED / "hymenoptera_data" / "train"
 CLASSES = ("ants", "bees")
 MARKER = "generated.json"            # written last, next to the folder (FOLDER.generated.json)
 RESULTS_TAG = "memory-results"       # docs/memory.md keeps the raw results in <!-- memory-results {...} -->
@@ -63,7 +61,8 @@ def source_photos() -> list[tuple[str, Path]]:
                     if im.format != "JPEG":
                         continue
                     im.verify()
-            except Exception:
+            except Exception as error:  # PIL raises many kinds for a file that is not a picture
+                log(f"dataset: skipping {path.name}, not a JPEG PIL can read ({type(error).__name__}: {error})")
                 continue
             out.append((cls, path))
     return out
@@ -117,9 +116,9 @@ def generate(folder: Path, count: int, seed: int, workers: int = 2) -> dict:
     if marker.exists():
         info = json.loads(marker.read_text())
         if info.get("count") == count and info.get("seed") == seed:
-            _log(f"dataset: reusing {folder} ({count} images, made in {info.get('seconds', 0):.0f} s)")
+            log(f"dataset: reusing {folder} ({count} images, made in {info.get('seconds', 0):.0f} s)")
             return {**info, "reused": True}
-        _log(f"dataset: {folder} was made with other settings ({info}); making it again")
+        log(f"dataset: {folder} was made with other settings ({info}); making it again")
         marker.unlink()
     sources = source_photos()
     if not sources:
@@ -132,14 +131,14 @@ def generate(folder: Path, count: int, seed: int, workers: int = 2) -> dict:
         dst = folder / cls / f"aug{i:05d}_{src.stem}.jpg"
         if not dst.exists():  # an interrupted generation resumes where it stopped
             jobs.append((i, str(src), str(dst), seed))
-    _log(f"dataset: writing {len(jobs)} of {count} images to {folder} ({len(sources)} originals, {workers} processes)")
+    log(f"dataset: writing {len(jobs)} of {count} images to {folder} ({len(sources)} originals, {workers} processes)")
     started = time.perf_counter()
     done = 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(_augment_one, jobs, chunksize=64):
             done += 1
             if done % 2000 == 0:
-                _log(f"  {done}/{len(jobs)} images, {time.perf_counter() - started:.0f} s")
+                log(f"  {done}/{len(jobs)} images, {time.perf_counter() - started:.0f} s")
     seconds = time.perf_counter() - started
     files = [p for cls in CLASSES for p in (folder / cls).glob("*.jpg")]
     info = {"folder": str(folder), "count": count, "seed": seed, "originals": len(sources), "seconds": seconds,
@@ -150,7 +149,7 @@ def generate(folder: Path, count: int, seed: int, workers: int = 2) -> dict:
     if len(files) != count:
         raise SystemExit(f"dataset: expected {count} JPEGs in {folder}, found {len(files)}")
     marker.write_text(json.dumps(info, indent=1))
-    _log(f"dataset: done in {seconds:.0f} s ({info['bytes'] / 1e9:.2f} GB)")
+    log(f"dataset: done in {seconds:.0f} s ({info['bytes'] / 1e9:.2f} GB)")
     return {**info, "reused": False}
 
 
@@ -218,6 +217,68 @@ def phase_of(event: dict) -> str:
     return kind or "?"
 
 
+class Sampler:
+    """Samples the child's memory every SAMPLE_S in a thread: peaks (overall, per phase), the machine's lowest
+    MemAvailable, a timeline; stops the child past the RSS limit, near out of memory, or after the timeout."""
+
+    def __init__(self, child: Child, limit_gb: float, min_available_gb: float, timeout_s: float, available: int):
+        self.child, self.limits = child, (limit_gb, min_available_gb, timeout_s)
+        self.phase = "imports"
+        self.peaks = {k: 0 for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmSwap", "tree_rss")}
+        self.peak_at: dict[str, tuple[float, str]] = {}
+        self.per_phase: dict[str, dict] = {}
+        self.timeline: list[list] = []
+        self.low = {"available": available, "at_s": 0.0, "phase": "start"}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        next_t = time.perf_counter()
+        while not self._done.is_set():
+            t = time.perf_counter() - self.child.started
+            s = read_status(self.child.proc.pid)
+            if s:
+                self._record(t, s)
+            next_t += SAMPLE_S
+            self._done.wait(max(0.0, next_t - time.perf_counter()))
+
+    def _record(self, t: float, s: dict) -> None:
+        pid = self.child.proc.pid
+        tree = s["VmRSS"] + sum((read_status(k) or {}).get("VmRSS", 0) for k in descendants(pid))
+        s["tree_rss"] = tree
+        for k in self.peaks:
+            if s.get(k, 0) > self.peaks[k]:
+                if s[k] > self.peaks[k] * 1.01:  # when it first came within 1 % of the peak, not the last wobble
+                    self.peak_at[k] = (round(t, 1), self.phase)
+                self.peaks[k] = s[k]
+        ph = self.per_phase.setdefault(self.phase, {"VmRSS": 0, "RssAnon": 0, "RssFile": 0})
+        for k in ph:
+            ph[k] = max(ph[k], s.get(k, 0))
+        avail = mem_available()
+        if avail < self.low["available"]:
+            self.low.update(available=avail, at_s=round(t, 1), phase=self.phase)
+        self.timeline.append([round(t, 1), s["VmRSS"] >> 20, s.get("RssAnon", 0) >> 20, s.get("RssFile", 0) >> 20,
+                              avail >> 20])
+        limit_gb, min_available_gb, timeout_s = self.limits
+        if tree > limit_gb * GB:
+            self._stop(f"RSS {tree / GB:.1f} GB passed the {limit_gb:g} GB limit at {t:.0f} s ({self.phase})")
+        elif avail < min_available_gb * GB:
+            self._stop(f"the machine had only {avail / GB:.1f} GB available at {t:.0f} s "
+                       f"(RSS {tree / GB:.1f} GB, {self.phase})")
+        elif t > timeout_s:
+            self._stop(f"timed out after {timeout_s:.0f} s (RSS {tree / GB:.1f} GB, {self.phase})")
+
+    def _stop(self, why: str) -> None:
+        if self.child.stopped is None:
+            log(f"run: stopping it: {why}")
+        self.child.stop(f"stopped: {why}")
+
+
 def measure(code: Path, folder: Path, limit_gb: float, min_available_gb: float, timeout_s: float,
             keep_home: bool) -> dict:
     home = Path(tempfile.mkdtemp(prefix="tl-mem-home-", dir="/tmp"))
@@ -230,111 +291,38 @@ def measure(code: Path, folder: Path, limit_gb: float, min_available_gb: float, 
         raise SystemExit(f"--code {code}: tl_core would be imported from {where!r}, not from that checkout")
     available_before = mem_available()
     load_before = os.getloadavg()[0]
-    stderr = tempfile.TemporaryFile(mode="w+")
-    _log(f"run: {' '.join(cmd[1:])}  (cwd {code}, TRANSFERLAB_HOME {home})")
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=code, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=stderr, text=True, start_new_session=True)
-    state = {"phase": "imports", "stopped": None}
-    peaks = {k: 0 for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmSwap", "tree_rss")}
-    peak_at: dict[str, tuple[float, str]] = {}
-    per_phase: dict[str, dict] = {}
-    timeline: list[list] = []
-    low = {"available": available_before, "at_s": 0.0, "phase": "start"}
-    done = threading.Event()
-
-    def kill(why: str) -> None:
-        if state["stopped"] is None:
-            state["stopped"] = why
-            _log(f"run: stopping it: {why}")
+    log(f"run: {' '.join(cmd[1:])}  (cwd {code}, TRANSFERLAB_HOME {home})")
+    with Child(cmd, env, cwd=code) as child:
+        sampler = Sampler(child, limit_gb, min_available_gb, timeout_s, available_before)
+        events, firsts = [], {}
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    def sample() -> None:
-        next_t = time.perf_counter()
-        while not done.is_set():
-            t = time.perf_counter() - started
-            s = read_status(proc.pid)
-            if s:
-                tree = s["VmRSS"] + sum((read_status(k) or {}).get("VmRSS", 0) for k in descendants(proc.pid))
-                s["tree_rss"] = tree
-                for k in peaks:
-                    if s.get(k, 0) > peaks[k]:
-                        if s[k] > peaks[k] * 1.01:  # when it first came within 1 % of the peak, not the last wobble
-                            peak_at[k] = (round(t, 1), state["phase"])
-                        peaks[k] = s[k]
-                ph = per_phase.setdefault(state["phase"], {"VmRSS": 0, "RssAnon": 0, "RssFile": 0})
-                for k in ph:
-                    ph[k] = max(ph[k], s.get(k, 0))
-                avail = mem_available()
-                if avail < low["available"]:
-                    low.update(available=avail, at_s=round(t, 1), phase=state["phase"])
-                timeline.append([round(t, 1), s["VmRSS"] >> 20, s.get("RssAnon", 0) >> 20, s.get("RssFile", 0) >> 20,
-                                 avail >> 20])
-                if tree > limit_gb * GB:
-                    kill(f"RSS {tree / GB:.1f} GB passed the {limit_gb:g} GB limit at {t:.0f} s ({state['phase']})")
-                elif avail < min_available_gb * GB:
-                    kill(f"the machine had only {avail / GB:.1f} GB available at {t:.0f} s "
-                         f"(RSS {tree / GB:.1f} GB, {state['phase']})")
-                elif t > timeout_s:
-                    kill(f"timed out after {timeout_s:.0f} s (RSS {tree / GB:.1f} GB, {state['phase']})")
-            next_t += SAMPLE_S
-            done.wait(max(0.0, next_t - time.perf_counter()))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    events: list[dict] = []
-    firsts: dict[str, float] = {}
-    try:
-        for event in json_events(proc.stdout, started):
-            event["_arrival_s"] = round(event["_arrival_s"], 2)
-            if event.get("event") != "progress":  # thousands of them; only the first per phase matters
-                events.append(event)
-            state["phase"] = phase_of(event)
-            firsts.setdefault(state["phase"], event["_arrival_s"])
-            if event.get("event") in ("started", "finished", "failed", "cancelled"):
-                firsts.setdefault(event["event"], event["_arrival_s"])
-        _, status, usage = os.wait4(proc.pid, 0)
-        rc = os.waitstatus_to_exitcode(status)
-    except BaseException:
-        kill("the benchmark was interrupted")
-        raise
-    finally:
-        done.set()
-        sampler.join()
-    wall = time.perf_counter() - started
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    stderr.seek(0)
-    tail = [ln.rstrip() for ln in stderr.read().splitlines() if ln.strip()][-8:]
-    stderr.close()
+            for event in child.events():
+                event["_arrival_s"] = round(event["_arrival_s"], 2)
+                if event.get("event") != "progress":  # thousands of them; only the first per phase matters
+                    events.append(event)
+                sampler.phase = phase_of(event)
+                firsts.setdefault(sampler.phase, event["_arrival_s"])
+                if event.get("event") in ("started", "finished", "failed", "cancelled"):
+                    firsts.setdefault(event["event"], event["_arrival_s"])
+            result = child.wait()
+        finally:
+            sampler.finish()
+    wall, tail = result["wall_s"], result["stderr_tail"]
     disk = tree_size(home)
     if not keep_home:
         shutil.rmtree(home, ignore_errors=True)
 
     epochs = [e for e in events if e.get("event") == "epoch" and e.get("val_accuracy") is not None]
     finished = next((e for e in events if e.get("event") == "finished"), None)
-    failed = next((e for e in events if e.get("event") == "failed"), None)
     started_ev = next((e for e in events if e.get("event") == "started"), None)
-    if state["stopped"]:
-        status_text = f"stopped: {state['stopped']}"
-    elif failed:
-        status_text = f"failed: {failed.get('reason')}"
-    elif rc != 0:
-        status_text = f"failed (exit {rc}): " + (tail[-1] if tail else "")
-    else:
-        status_text = "ok"
+    status_text = outcome(result, events)
     return {
-        "status": status_text, "rc": rc, "wall_s": round(wall, 1),
-        "peak_rss_wait4_bytes": usage.ru_maxrss * 1024,
-        "peak_sampled_bytes": peaks, "peak_at": peak_at, "peak_per_phase_bytes": per_phase,
-        "mem_available_before_bytes": available_before, "mem_available_min_bytes": low["available"],
-        "mem_available_min_at": [low["at_s"], low["phase"]], "load_before": round(load_before, 2),
-        "load_after": round(os.getloadavg()[0], 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "status": status_text, "rc": result["rc"], "wall_s": round(wall, 1),
+        "peak_rss_wait4_bytes": round(result["peak_rss_mb"] * 1024 * 1024),
+        "peak_sampled_bytes": sampler.peaks, "peak_at": sampler.peak_at, "peak_per_phase_bytes": sampler.per_phase,
+        "mem_available_before_bytes": available_before, "mem_available_min_bytes": sampler.low["available"],
+        "mem_available_min_at": [sampler.low["at_s"], sampler.low["phase"]], "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2), "cpu_s": round(result["cpu_s"], 1),
         "phase_starts_s": firsts,
         "phases_s": phase_durations(firsts, wall),
         "val_accuracy_final": epochs[-1]["val_accuracy"] if epochs else None,
@@ -345,7 +333,7 @@ def measure(code: Path, folder: Path, limit_gb: float, min_available_gb: float, 
         "device": started_ev.get("device") if started_ev else None,
         "home_disk": disk, "cmd": " ".join(cmd[1:]), "stderr_tail": tail if status_text != "ok" else [],
         "notes": [e.get("text") for e in events if e.get("event") == "note"][:5],
-        "timeline_mb": timeline[:: max(1, len(timeline) // 400)],  # t, VmRSS, RssAnon, RssFile, MemAvailable
+        "timeline_mb": sampler.timeline[:: max(1, len(sampler.timeline) // 400)],  # t, VmRSS, RssAnon, RssFile, MemAvailable
     }
 
 
@@ -366,34 +354,8 @@ def phase_durations(firsts: dict[str, float], wall: float) -> dict[str, float]:
 
 # ---------------------------------------------------------------- 3. the report
 
-def code_identity(code: Path) -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=code, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "tl_core"], cwd=code, capture_output=True, text=True)
-        return f"{commit.stdout.strip()}{' + uncommitted tl_core changes' if dirty.stdout.strip() else ''}"
-    except OSError:
-        return "?"
-
-
-def machine() -> dict:
-    info = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            info["memory_gb"] = round(int(line.split()[1]) / 1024**2, 1)
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return info
-
-
 def gb(value) -> str:
     return "—" if value is None else f"{value / GB:.2f}"
-
-
-def pct(value) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
 
 
 def load_results(out: Path) -> dict:
@@ -546,7 +508,7 @@ def main() -> int:
         return 0
     code = args.code.resolve()
     result = measure(code, folder, args.limit_gb, args.min_available_gb, args.timeout, args.keep_home)
-    result.update(label=args.label, code=str(code), code_id=code_identity(code), dataset=dataset, machine=machine(),
+    result.update(label=args.label, code=str(code), code_id=commit(code), dataset=dataset, machine=machine(code),
                   when=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), note=args.note)
     raw = Path(tempfile.gettempdir()) / f"transferlab-memory-{args.label}.json"
     raw.write_text(json.dumps(result, indent=1, default=str))  # with the sampled timeline, for plots
@@ -563,12 +525,8 @@ def main() -> int:
                    home_disk_gb=round(result["home_disk"]["disk_bytes"] / GB, 2),
                    dataset_seconds=round(dataset.get("seconds", 0), 1), raw=str(raw), report=str(args.out))
     print(json.dumps(summary, indent=1))
-    _log(f"written to {args.out} and {raw}")
+    log(f"written to {args.out} and {raw}")
     return 0 if result["status"] == "ok" else 1
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Timings are the best of a few repetitions after one warm-up, so a noisy machine 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import tempfile
@@ -25,6 +24,8 @@ os.environ["TRANSFERLAB_HOME"] = _HOME  # always fresh: the "cold" decode must f
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+
+from harness import emit  # noqa: E402  (bench/ is on sys.path)
 
 BATCH_FORWARD = 64   # the engine's frozen-pass batch
 BATCH_TRAIN = 32     # the engine's default training batch
@@ -43,7 +44,7 @@ def main() -> None:
             group(args, reps, state)
         except Exception as err:  # one broken group must not hide the others
             traceback.print_exc()
-            _emit(event="micro_failed", group=name, reason=f"{type(err).__name__}: {err}")
+            emit(event="micro_failed", group=name, reason=f"{type(err).__name__}: {err}")
     shutil.rmtree(_HOME, ignore_errors=True)
 
 
@@ -61,7 +62,7 @@ def decode(args, reps, state) -> None:
     state.update(backbone=backbone, examples=examples)
     sample = examples[:100] if args.quick else examples
     geometry = eval_geometry(cfg)
-    draft = int(max(cfg["input_size"][1:]) / cfg.get("crop_pct", 1.0))
+    draft = cfg.draft_size
 
     def serial(draft_size):
         t = time.perf_counter()
@@ -226,7 +227,7 @@ def text(args, reps, state) -> None:
     from tl_core.freeze import apply_plan
     from tl_core.inputs import tokenize, trim
     from tl_core.models import load_model
-    from tl_core.tasks import Task
+    from tl_core.task import Task
 
     dataset = load_dataset(args.table)
     train_idx, _ = split(dataset, 0.2, 0)
@@ -234,7 +235,7 @@ def text(args, reps, state) -> None:
     apply_plan(backbone, -1)
     texts = [dataset.examples[i].text for i in train_idx]
     labels = torch.tensor([dataset.classes.index(dataset.examples[i].label) for i in train_idx])
-    tokens = tokenize(texts, backbone.tokenizer, backbone.preprocess["max_length"])
+    tokens = tokenize(texts, backbone.tokenizer, backbone.preprocess.max_length)
     lengths = tokens.mask.sum(1)
     model = backbone.model.train()
     runtime = pick_runtime("cpu")
@@ -274,11 +275,7 @@ def _timed(fn) -> float:
 
 
 def _micro(group: str, name: str, value: float, unit: str, **extra) -> None:
-    _emit(event="micro", group=group, name=name, value=value, unit=unit, **extra)
-
-
-def _emit(**fields) -> None:
-    print(json.dumps(fields, default=str), flush=True)
+    emit(event="micro", group=group, name=name, value=value, unit=unit, **extra)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Prints one JSON line per epoch, in the engine's event shape: {"event": "epoch", 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 
+from harness import emit_timed  # noqa: E402  (bench/ is on sys.path)
 from tl_core.models import load_model  # noqa: E402
 
 
@@ -43,7 +43,7 @@ def main() -> None:
 
     backbone = load_model("", "image", 2, pretrained=args.mode != "scratch")
     model = backbone.model
-    mean, std = backbone.preprocess["mean"], backbone.preprocess["std"]
+    mean, std = backbone.preprocess.mean, backbone.preprocess.std
     tf = {
         "train": transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
                                      transforms.ToTensor(), transforms.Normalize(mean, std)]),
@@ -88,13 +88,9 @@ def main() -> None:
         acc = correct / total
         if acc > best_acc:
             best_acc, best_epoch = acc, epoch
-        _emit(event="epoch", epoch=epoch, train_loss=running_loss / seen, val_accuracy=acc,
+        emit_timed(event="epoch", epoch=epoch, train_loss=running_loss / seen, val_accuracy=acc,
               train_samples_per_s=seen / train_s, elapsed_s=time.time() - STARTED)
-    _emit(event="finished", best_epoch=best_epoch, best_val_accuracy=best_acc, elapsed_s=time.time() - STARTED)
-
-
-def _emit(**fields) -> None:
-    print(json.dumps({**fields, "time": time.time()}), flush=True)
+    emit_timed(event="finished", best_epoch=best_epoch, best_val_accuracy=best_acc, elapsed_s=time.time() - STARTED)
 
 
 if __name__ == "__main__":

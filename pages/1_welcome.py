@@ -27,21 +27,21 @@ with right:
              width="stretch", alt="A pre-trained network whose layers are frozen, with a new head that learns your classes")
 
 st.subheader("Start a project")
-images, texts = st.columns(2)
-with images, st.container(border=True):
-    st.markdown("#### :material/photo_library: Sort pictures")
-    st.write("For example ants vs. bees, ripe vs. unripe fruit, or your own product photos. "
-             "Add photos per class, a .zip file, or take webcam shots.")
-    if st.button("Start a picture project", type="primary", key="start_image", width="stretch"):
-        projects.new("image")
-        frame.go("model")
-with texts, st.container(border=True):
-    st.markdown("#### :material/chat: Sort texts")
-    st.write("For example positive vs. negative reviews, or which team an e-mail is for. "
-             "Upload a table (CSV, TSV or TXT), or type examples for each class.")
-    if st.button("Start a text project", type="primary", key="start_text", width="stretch"):
-        projects.new("text")
-        frame.go("model")
+STARTS = (  # kind, heading, what it is for, button
+    ("image", ":material/photo_library: Sort pictures",
+     "For example ants vs. bees, ripe vs. unripe fruit, or your own product photos. "
+     "Add photos per class, a .zip file, or take webcam shots.", "Start a picture project"),
+    ("text", ":material/chat: Sort texts",
+     "For example positive vs. negative reviews, or which team an e-mail is for. "
+     "Upload a table (CSV, TSV or TXT), or type examples for each class.", "Start a text project"),
+)
+for column, (kind, heading, about, button) in zip(st.columns(len(STARTS)), STARTS):
+    with column, st.container(border=True):
+        st.markdown(f"#### {heading}")
+        st.write(about)
+        if st.button(button, type="primary", key=f"start_{kind}", width="stretch"):
+            projects.new(kind)
+            frame.go("model")
 
 if project:
     kind = "picture" if project["kind"] == "image" else "text"

@@ -1,6 +1,7 @@
 """Step 2: pick the pre-trained network to start from, as cards from the catalogue."""
 import streamlit as st
 
+import tl_core
 from pages.common import engine, frame
 from pages.common import project as projects
 
@@ -35,7 +36,7 @@ def parameters(info) -> str:
     return f"{kept} ({info.params_m:.1f} million with ImageNet's 1,000-class output layer, which your classes replace)"
 
 
-models = engine.catalog(kind)
+models = tl_core.catalog(kind)
 columns = st.columns(3)
 for index, info in enumerate(models):
     chosen = info.name == project["model"]

@@ -1,23 +1,22 @@
 """Step 5: how good the model is: accuracy, per-class numbers, confusion matrix, the examples it got wrong."""
-import os
-from pathlib import Path
+from collections import Counter
 
 import pandas as pd
 import streamlit as st
 
-from pages.common import charts, engine, frame, understand
-from pages.common.frame import esc
-from tl_core.data.examples import plural
+import tl_core
+from pages.common import charts, engine, frame, runview, understand
 
 project = frame.start("results")
 
 
-run = engine.pick_run("results")
+run = runview.pick_run("results")
 if run is None:
     wanted = st.query_params.get("run")
     waiting = engine.get_run(wanted)
-    if waiting is not None and waiting.state in ("queued", "running"):
-        st.info("This run is still training. Its results appear here when it has finished.", icon=":material/hourglass_top:")
+    if waiting is not None and waiting.active:
+        st.info("This run is still training. Its results appear here when it has finished.",
+                icon=":material/hourglass_top:")
         frame.link("train", "Watch it on step 4: Train")
     else:
         st.info("No trained model yet. Train one first; its results will appear here.", icon=":material/info:")
@@ -29,8 +28,7 @@ if not metrics:
     st.info("This run has no results saved.", icon=":material/info:")
     st.stop()
 
-kind = engine.run_kind(run)
-config = engine.run_config(run)
+kind = run.kind
 classes = metrics.get("classes") or list(metrics.get("per_class", {}))
 a, b, c, d = st.columns(4)
 a.metric("Accuracy", f"{metrics['accuracy']:.1%}",
@@ -68,9 +66,7 @@ st.subheader("Examples the model got wrong")
 mistakes = metrics.get("mistakes", [])
 if not mistakes:
     st.success("None: the model got every validation example right.", icon=":material/celebration:")
-pairs: dict[tuple[str, str], int] = {}
-for m in mistakes:
-    pairs[(m["true"], m["predicted"])] = pairs.get((m["true"], m["predicted"]), 0) + 1
+pairs = dict(Counter((m["true"], m["predicted"]) for m in mistakes))
 options = [None] + sorted(pairs, key=lambda p: -pairs[p])
 shown = None if not mistakes else st.selectbox("Show", options, key="mistake_filter",
                      format_func=lambda p: f"all mistakes ({len(mistakes)})" if p is None
@@ -78,27 +74,23 @@ shown = None if not mistakes else st.selectbox("Show", options, key="mistake_fil
 selected = [m for m in mistakes if shown is None or (m["true"], m["predicted"]) == shown]
 total = metrics.get("mistake_count", len(mistakes))
 if total > len(mistakes):
-    st.caption(f"Showing the {len(mistakes)} most confident of {plural(total, 'mistake')}.")
+    st.caption(f"Showing the {len(mistakes)} most confident of {tl_core.plural(total, 'mistake')}.")
 
 
 def caption(m: dict) -> str:
     return f"true: {m['true']}\npredicted: {m['predicted']} ({m['confidence']:.0%} sure)"
 
 
-if not selected:
-    pass
-elif kind == "image":
-    looked = st.toggle("Show where the model looked", key="mistake_cams",
-                       help="Heat maps over the mistakes and over a few pictures it got right: the lit parts "
-                            "made the model give its answer.")
-    root = Path(os.path.normpath(config.data)) if config else None
+def mistake_gallery(selected: list[dict], looked: bool) -> None:
+    """The wrong pictures (with heat maps when `looked`), found where training read them: a zip's unpacked copy."""
+    pictures = engine.run_pictures(run)
     grid = st.columns(5)
     for index, m in enumerate(selected[:40]):
         with grid[index % 5], st.container(border=True):
-            path = Path(os.path.normpath(root / m["name"])) if root else None  # lexical: data may be links
-            inside = path is not None and path.is_relative_to(root) and path.is_file()
-            heat = understand.heat_map(run, path.read_bytes())[0] if looked and inside else None
-            thumb = engine.thumbnail(path, 220) if inside and heat is None else None
+            path = pictures.get(m["name"])
+            there = path is not None and path.is_file()
+            heat = understand.heat_map(run, path.read_bytes())[0] if looked and there else None
+            thumb = engine.thumbnail(path, 220) if there and heat is None else None
             if heat:  # the class it explains is named above the map
                 st.text(caption(m))
                 st.image(heat[0], width="stretch")
@@ -108,21 +100,33 @@ elif kind == "image":
             else:
                 st.text("(picture no longer available)")
             st.text(caption(m))
+
+
+def right_ones_for_comparison() -> None:
+    """Heat maps over a few pictures it got right, and how to read them."""
+    right_ones, problem = understand.right_answers(run, 5)
+    if problem:
+        frame.error(problem)
+    elif right_ones:
+        st.markdown("**For comparison, pictures it got right:**")
+        for column, r in zip(st.columns(5), right_ones):
+            heat = understand.heat_map(run, r["picture"])[0]
+            if heat and heat[1] == r["true"]:  # an unlisted mistake (beyond the kept ones) is left out
+                with column, st.container(border=True):
+                    st.text(f"true: {r['true']}\npredicted: {heat[1]}")
+                    st.image(heat[0], width="stretch")
+    st.html(understand.heat_key())
+    st.caption(understand.how_to_read("gradcam"))
+
+
+if selected and kind == "image":
+    looked = st.toggle("Show where the model looked", key="mistake_cams",
+                       help="Heat maps over the mistakes and over a few pictures it got right: the lit parts "
+                            "made the model give its answer.")
+    mistake_gallery(selected, looked)
     if looked:
-        right_ones, problem = understand.right_answers(run, 5)
-        if problem:
-            frame.error(problem)
-        elif right_ones:
-            st.markdown("**For comparison, pictures it got right:**")
-            for column, r in zip(st.columns(5), right_ones):
-                heat = understand.heat_map(run, r["picture"])[0]
-                if heat and heat[1] == r["true"]:  # an unlisted mistake (beyond the kept ones) is left out
-                    with column, st.container(border=True):
-                        st.text(f"true: {r['true']}\npredicted: {heat[1]}")
-                        st.image(heat[0], width="stretch")
-        st.html(understand.heat_key())
-        st.caption(understand.how_to_read("gradcam"))
-else:
+        right_ones_for_comparison()
+elif selected:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
                                 "how sure": 100 * m["confidence"]} for m in selected]),
                  hide_index=True, key="text_mistakes",

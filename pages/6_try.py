@@ -1,28 +1,16 @@
 """Step 6: give the trained model a new picture or sentence and see what it predicts."""
 import streamlit as st
 
-from pages.common import charts, engine, frame, understand
+from pages.common import charts, engine, frame, runview, understand
 from pages.common.frame import esc
 
 project = frame.start("try")
 
-runs = [r for r in engine.runs_safe() if r.has_model()]
-if not runs:
+run = runview.pick_run("try", label="Which model?")
+if run is None:
     st.info("No trained model yet. Train one first, then try it here with new examples.", icon=":material/info:")
     frame.link("train" if project else "welcome", "Go to step 4: Train" if project else "Go to step 1: Welcome")
     st.stop()
-
-wanted = st.query_params.get("run")
-ids = [r.id for r in runs]
-
-
-labels = {r.id: engine.run_label(r) for r in runs}
-chosen = st.selectbox("Which model?", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get,
-                      key=f"try_run_{wanted}")
-if chosen != wanted:
-    st.query_params["run"] = chosen
-    st.session_state["run_id"] = chosen
-run = next(r for r in runs if r.id == chosen)
 model, message = engine.predictor(run)
 if message:
     frame.error(message)

@@ -8,7 +8,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from pages.common import charts, engine, frame
+from pages.common import charts, engine, frame, runview
 from pages.common import project as projects
 
 project = frame.start("runs")
@@ -36,15 +36,15 @@ def row(run, config) -> dict:
     """The run as one row of text and numbers; every column holds one type, as Arrow needs."""
     started = next((e for e in run.events() if e["event"] == "started"), {})
     metrics = run.metrics() or {}
-    owner = engine.run_project(run)
+    owner = runview.run_project(run)
     return {
-        "name": engine.run_name(run, config),
+        "name": runview.run_name(run, config),
         "project": projects.name(owner) if owner else "none (command line)",
-        "data": engine.run_data(run),
-        "status": engine.run_state(run),
+        "data": runview.run_data(run),
+        "status": runview.run_state(run),
         "accuracy": 100 * metrics["accuracy"] if "accuracy" in metrics else None,
-        "fine-tuned": engine.what_trained(config),
-        "model": engine.model_info(config.model, engine.run_kind(run)).title,
+        "fine-tuned": runview.what_trained(config),
+        "model": engine.model_info(config.model, run.kind).title,
         "epochs": setting(config.epochs, started.get("epochs")),
         "batch size": setting(config.batch_size, started.get("batch_size")),
         "learning rate": setting(config.lr, None),
@@ -68,7 +68,7 @@ if unreadable:  # their config.json is damaged; the folders are left as they are
 if not readable:
     st.stop()
 
-kinds = {run.id: engine.run_kind(run) for run in readable}
+kinds = {run.id: run.kind for run in readable}
 present = [k for k in KINDS if k in kinds.values()]
 wanted = st.query_params.get("run")
 preferred = project["kind"] if project else kinds.get(wanted, kinds[readable[0].id])
@@ -96,7 +96,7 @@ if same:
 
 st.subheader("Compare runs")
 with_curves = [run.id for run in shown if any(e["event"] == "epoch" for e in run.events())]
-names = {run.id: engine.run_label(run) for run in shown}
+names = {run.id: runview.run_label(run) for run in shown}
 if not with_curves:
     st.caption("Runs appear here once they have finished at least one epoch.")
 else:

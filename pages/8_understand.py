@@ -5,35 +5,46 @@ pretrained last blocks), where the model looks (Grad-CAM heat maps, or weighted 
 how the network places the validation examples before and after training, and how accuracy grows
 with the number of examples. Each heavy view waits for its button and is cached per run.
 """
-import time
-
 import streamlit as st
 
-from pages.common import charts, engine, frame
+from pages.common import charts, engine, frame, runview
 from pages.common import understand as u
+from pages.common.comparison import arm_state, experiment_figure, head_note
 from pages.common.frame import esc
+from pages.common.understand_charts import feature_map_figure, learning_curve_figure
+from pages.common.word_weights import words_html, words_key
 
 project = frame.start("understand")
 presenting = frame.presenting()
 st.markdown("Four ways to look inside transfer learning, on your own data and model.")
 
 
-def revealed(name: str, label: str, icon: str, help: str) -> bool:
-    """A button that shows a view; once pressed, the view stays while the person looks at this run."""
+def revealed(name: str, label: str, icon: str, help: str, compute):
+    """A button that shows a view; once pressed, the view stays while the person looks at this run.
+
+    Returns what `compute()` made for the view, or None while the button was never pressed or when it failed
+    (its sentence is then shown). `compute` returns (value, message), like every call in pages/common/engine.py.
+    """
     key = f"{name}_{run.id}"
     if st.button(label, key=f"show_{key}", icon=icon, help=help, type="secondary"):
         st.session_state[key] = True
-    return bool(st.session_state.get(key))
+    if not st.session_state.get(key):
+        return None
+    value, message = compute()
+    if message:
+        frame.error(message)
+        return None
+    return value
 
 
-run = engine.pick_run("understand")
+run = runview.pick_run("understand")
 if run is None:
     st.info("No trained model yet. Train one first: this step then shows why transfer learning works on it.",
             icon=":material/info:")
     frame.link("train" if project else "welcome", "Go to step 4: Train" if project else "Go to step 1: Welcome")
     st.stop()
 
-kind = engine.run_kind(run)
+kind = run.kind
 config = engine.run_config(run)
 if config is None:
     frame.error("This run's settings cannot be read, so it cannot be explained. Pick another run.")
@@ -49,19 +60,7 @@ def few_checked() -> str:
             f"{100 / checked:.0f} points: small differences can be luck.")
 
 
-def head_note(evs: list[dict]) -> str:
-    """Why the head-only points may sit on top of each other against time."""
-    times = [e.get("elapsed_s", 0.0) for e in evs if e.get("event") == "epoch"]
-    if len(times) < 2 or times[-1] - times[0] > 1:
-        return ""
-    return (" Against time, the head-only epochs sit on top of each other: once the frozen network has seen "
-            "every example, an epoch that trains only the head takes a fraction of a second.")
-
-
 # ---------------------------------------------------------------- (a) does transfer learning help here?
-
-ARM_STATES = {"queued": "waiting for its turn", "cancelled": "stopped", "interrupted": "interrupted"}
-
 
 def find_experiment() -> str | None:
     """This run's own comparison, else the newest one on the same data and model (found again after a reload)."""
@@ -99,26 +98,6 @@ def start_experiment() -> None:
         st.session_state["experiment_problem"] = message
 
 
-def arm_state(status: dict, evs: list[dict], budget: int, seconds: float) -> str:
-    """One run's line above the chart, e.g. "training, epoch 2 of 3, 40 s of its 60 s"."""
-    from tl_core.explain import time_ran_out
-
-    state = status.get("state", "queued")
-    if state == "running":
-        done = sum(1 for e in evs if e.get("event") == "epoch")
-        started = any(e.get("event") == "started" for e in evs)
-        spent = time.time() - (status.get("started") or time.time())
-        clock = f", {spent:.0f} s of its {seconds:.0f} s" if seconds else ""
-        return f"training, epoch {min(done + 1, budget)} of {budget}{clock}" if started else "getting ready"
-    if state == "finished":
-        best = max((e["val_accuracy"] for e in evs if e.get("event") == "epoch"), default=0)
-        ran_out = time_ran_out(evs)
-        return f"finished, best {best:.0%}" + (f" (its time ran out {ran_out})" if ran_out else "")
-    if state == "failed":
-        return "failed: " + str(status.get("message") or "see the All runs step")
-    return ARM_STATES.get(state, state)
-
-
 def experiment_panel(experiment_id: str, was_live: bool) -> None:
     from tl_core.explain import ARMS, arm_title, takeaway
 
@@ -139,7 +118,7 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
         arms[arm], events[arm] = (title, evs), evs
         states.append(f"**{title}:** {esc(arm_state(status, evs, budget, seconds))}")
     st.markdown(" · ".join(states))
-    st.plotly_chart(u.experiment_figure(arms, budget, presenting, seconds), key=f"experiment_{experiment_id}",
+    st.plotly_chart(experiment_figure(arms, budget, presenting, seconds), key=f"experiment_{experiment_id}",
                     config=charts.CONFIG)
     st.markdown(f"**{esc(takeaway(events, blocks))}**")
     st.caption(u.how_to_read("experiment") + head_note(events.get("head", [])) + few_checked())
@@ -184,70 +163,86 @@ with st.container(key="understand_experiment"):
 
 # ---------------------------------------------------------------- (b) where the model looks
 
+def picture_cards(cards: list[dict]) -> None:
+    """Each picture with its heat maps: evidence for the model's answer and, when that is wrong, for the truth."""
+    if not cards:
+        st.info("No validation pictures could be read for this run.", icon=":material/info:")
+        return
+    for card in cards:
+        with st.container(border=True):
+            about, maps = st.columns([1.2, 3], gap="medium")
+            picture, predicted, true = maps.columns(3, vertical_alignment="bottom")  # images in line
+            verdict = ":green[**right**]" if card["correct"] else ":red[**wrong**]"
+            about.markdown(f"True class: **{esc(card['true'])}**  \nThe model said: "
+                           f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \n"
+                           f"That is {verdict}.")
+            if card["correct"]:
+                about.caption("Since it was right, this one map also shows the evidence for the true class.")
+            about.caption(esc(card["name"]))
+            picture.caption("The picture, as the model saw it")
+            picture.image(card["picture"], width="stretch")
+            predicted.caption(f"Evidence for **{esc(card['predicted'])}** (its answer)")
+            predicted.image(card["predicted_map"], width="stretch")
+            if not card["correct"]:
+                true.caption(f"Evidence for **{esc(card['true'])}** (the truth)")
+                true.image(card["true_map"], width="stretch")
+    st.html(u.heat_key())
+    st.caption(u.how_to_read("gradcam", "gradcam_true"))
+
+
+def sentence_cards(cards: list[dict]) -> None:
+    """Each sentence with its words shaded by how much they counted for the model's answer."""
+    for card in cards:
+        with st.container(border=True):
+            verdict = ":green[**right**]" if card["predicted"] == card["true"] else ":red[**wrong**]"
+            st.markdown(f"True class: **{esc(card['true'])}** · the model said: "
+                        f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure): {verdict}")
+            st.html(words_html(card["text"], card["words"]))
+    st.html(words_key())
+    st.caption(u.how_to_read("tokens"))
+
+
+def own_sentence() -> None:
+    """A sentence the person types, weighed word by word."""
+    with st.form("understand_words", border=False):
+        own = st.text_input("Or type your own sentence", key="understand_text", max_chars=500,
+                            placeholder="The food was great but the service was slow.")
+        st.form_submit_button("Weigh the words", icon=":material/send:")
+    if not own.strip():
+        return
+    result, message = u.words(run, own.strip())
+    if message:
+        frame.error(message)
+        return
+    st.markdown(f"The model says **{esc(result['predicted'])}** ({result['confidence']:.0%} sure). "
+                "The words that counted for it:")
+    st.html(words_html(result["text"], result["words"]))
+    st.html(words_key())
+
+
+# Per kind: what the section says, its button (name, label, help), the gallery and how its cards are drawn.
+LOOKS = {
+    "image": ("For a few validation pictures (never trained on), a **heat map** shows which parts of the picture "
+              "made the model choose its answer (a method called Grad-CAM).",
+              ("cams", "Show where the model looks",
+               "Draws heat maps for a few validation pictures: some the model got wrong, some it got right."),
+              u.image_gallery, picture_cards),
+    "text": ("For a few validation sentences (never trained on), each word is shaded by **how much it counted** "
+             "for the model's answer.",
+             ("words", "Show which words count",
+              "Weighs every word of a few validation sentences; the ones the model got wrong come first."),
+             u.word_gallery, sentence_cards),
+}
+
 with st.container(key="understand_looks"):
     st.header("Where the model looks", divider="gray")
-    if kind == "image":
-        st.markdown("For a few validation pictures (never trained on), a **heat map** shows which parts of the "
-                    "picture made the model choose its answer (a method called Grad-CAM).")
-        if revealed("cams", "Show where the model looks", ":material/visibility:",
-                    "Draws heat maps for a few validation pictures: some the model got wrong, some it got right."):
-            cards, message = u.image_gallery(run)
-            if message:
-                frame.error(message)
-            elif not cards:
-                st.info("No validation pictures could be read for this run.", icon=":material/info:")
-            else:
-                for card in cards:
-                    with st.container(border=True):
-                        about, maps = st.columns([1.2, 3], gap="medium")
-                        picture, predicted, true = maps.columns(3, vertical_alignment="bottom")  # images in line
-                        verdict = ":green[**right**]" if card["correct"] else ":red[**wrong**]"
-                        about.markdown(f"True class: **{esc(card['true'])}**  \nThe model said: "
-                                       f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \n"
-                                       f"That is {verdict}.")
-                        if card["correct"]:
-                            about.caption("Since it was right, this one map also shows the evidence for the true "
-                                          "class.")
-                        about.caption(esc(card["name"]))
-                        picture.caption("The picture, as the model saw it")
-                        picture.image(card["picture"], width="stretch")
-                        predicted.caption(f"Evidence for **{esc(card['predicted'])}** (its answer)")
-                        predicted.image(card["predicted_map"], width="stretch")
-                        if not card["correct"]:
-                            true.caption(f"Evidence for **{esc(card['true'])}** (the truth)")
-                            true.image(card["true_map"], width="stretch")
-                st.html(u.heat_key())
-                st.caption(u.how_to_read("gradcam", "gradcam_true"))
-    else:
-        st.markdown("For a few validation sentences (never trained on), each word is shaded by **how much it "
-                    "counted** for the model's answer.")
-        if revealed("words", "Show which words count", ":material/visibility:",
-                    "Weighs every word of a few validation sentences; the ones the model got wrong come first."):
-            cards, message = u.word_gallery(run)
-            if message:
-                frame.error(message)
-            else:
-                for card in cards:
-                    with st.container(border=True):
-                        verdict = ":green[**right**]" if card["predicted"] == card["true"] else ":red[**wrong**]"
-                        st.markdown(f"True class: **{esc(card['true'])}** · the model said: "
-                                    f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure): {verdict}")
-                        st.html(u.words_html(card["text"], card["words"]))
-                st.html(u.words_key())
-                st.caption(u.how_to_read("tokens"))
-        with st.form("understand_words", border=False):
-            own = st.text_input("Or type your own sentence", key="understand_text", max_chars=500,
-                                placeholder="The food was great but the service was slow.")
-            st.form_submit_button("Weigh the words", icon=":material/send:")
-        if own.strip():
-            result, message = u.words(run, own.strip())
-            if message:
-                frame.error(message)
-            else:
-                st.markdown(f"The model says **{esc(result['predicted'])}** ({result['confidence']:.0%} sure). "
-                            "The words that counted for it:")
-                st.html(u.words_html(result["text"], result["words"]))
-                st.html(u.words_key())
+    intro, (name, label, help_text), gallery, draw = LOOKS[kind]
+    st.markdown(intro)
+    cards = revealed(name, label, ":material/visibility:", help_text, lambda: gallery(run))
+    if cards is not None:
+        draw(cards)
+    if kind == "text":
+        own_sentence()
 
 
 # ---------------------------------------------------------------- (c) do the features already know?
@@ -257,26 +252,24 @@ with st.container(key="understand_features"):
     thing = "picture" if kind == "image" else "sentence"
     st.markdown(f"Every validation {thing} becomes a dot, placed by how the network sees it before training on "
                 "your data (and after, when training changed the network). Point at a dot to see which one it is.")
-    if revealed("features", "Draw the feature maps", ":material/scatter_plot:",
-                "Passes every validation example through the network before and after training (a few seconds)."):
-        maps, message = u.feature_maps(run)
-        if message:
-            frame.error(message)
+    maps = revealed("features", "Draw the feature maps", ":material/scatter_plot:",
+                    "Passes every validation example through the network before and after training (a few seconds).",
+                    lambda: u.feature_maps(run))
+    if maps is not None:
+        st.subheader(maps["before"]["headline"])
+        st.plotly_chart(feature_map_figure(maps, presenting), key=f"feature_map_{run.id}",
+                        config=charts.CONFIG)
+        if maps["after"]:
+            st.markdown(f"**Before training:** {esc(maps['before']['summary'])}  \n"
+                        f"**After training:** {esc(maps['after']['summary'])}")
+            st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
         else:
-            st.subheader(maps["before"]["headline"])
-            st.plotly_chart(u.feature_map_figure(maps, presenting), key=f"feature_map_{run.id}",
-                            config=charts.CONFIG)
-            if maps["after"]:
-                st.markdown(f"**Before training:** {esc(maps['before']['summary'])}  \n"
-                            f"**After training:** {esc(maps['after']['summary'])}")
-                st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
-            else:
-                st.markdown(f"**Before training:** {esc(maps['before']['summary'])}")
-                st.info("There is no \"after\" map for this run: only the new head learned, the network itself "
-                        "stayed frozen, so its features did not change and the map would be the same picture. "
-                        "Runs that fine-tune blocks (or train from scratch) change the features and get a second map.",
-                        icon=":material/lightbulb:")
-                st.caption(u.how_to_read("feature_map"))
+            st.markdown(f"**Before training:** {esc(maps['before']['summary'])}")
+            st.info("There is no \"after\" map for this run: only the new head learned, the network itself "
+                    "stayed frozen, so its features did not change and the map would be the same picture. "
+                    "Runs that fine-tune blocks (or train from scratch) change the features and get a second map.",
+                    icon=":material/lightbulb:")
+            st.caption(u.how_to_read("feature_map"))
 
 
 # ---------------------------------------------------------------- (d) how much data do I need?
@@ -285,18 +278,16 @@ with st.container(key="understand_curve"):
     st.header("How much data do I need?", divider="gray")
     st.markdown("A new head is trained on only part of your training examples (a tenth, a quarter, a half, all), "
                 "three times each with a different random draw, and always checked on the same validation examples.")
-    if revealed("curve", "Draw the learning curve", ":material/show_chart:",
-                "Twelve quick trainings of a new head on the pretrained network (seconds for small data)."):
-        points, message = u.learning_curve(run)
-        if message:
-            frame.error(message)
-        else:
-            from tl_core.explain import curve_summary
+    points = revealed("curve", "Draw the learning curve", ":material/show_chart:",
+                      "Twelve quick trainings of a new head on the pretrained network (seconds for small data).",
+                      lambda: u.learning_curve(run))
+    if points is not None:
+        from tl_core.explain import curve_summary
 
-            accuracy = (run.metrics() or {}).get("accuracy")
-            st.plotly_chart(u.learning_curve_figure(points, accuracy, presenting), key=f"learning_curve_{run.id}",
-                            config=charts.CONFIG)
-            said = curve_summary(points, accuracy, config)
-            if said:
-                st.markdown(esc(said))
-            st.caption(u.how_to_read("learning_curve") + few_checked())
+        accuracy = (run.metrics() or {}).get("accuracy")
+        st.plotly_chart(learning_curve_figure(points, accuracy, presenting), key=f"learning_curve_{run.id}",
+                        config=charts.CONFIG)
+        said = curve_summary(points, accuracy, config)
+        if said:
+            st.markdown(esc(said))
+        st.caption(u.how_to_read("learning_curve") + few_checked())

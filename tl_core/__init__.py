@@ -10,17 +10,23 @@ from __future__ import annotations
 import importlib
 
 _API = {
-    "RunConfig": "config", "ALL": "config",
+    "RunConfig": "config", "ALL": "config", "what_trains": "config",
+    "AUGMENTATIONS": "config", "field_help": "config", "field_choices": "config",
     "catalog": "models.catalog", "default_model": "models.catalog", "find_model": "models.catalog",
-    "ModelInfo": "models.catalog", "ModelUnavailable": "models.catalog",
-    "load_model": "models",
+    "ModelInfo": "models.catalog", "ModelUnavailable": "models.catalog", "shipped_layout": "models.catalog",
+    "load_model": "models", "build": "models", "layout_of": "models.layout",
     "load_dataset": "data", "make_report": "data", "split": "data", "DataError": "data", "Dataset": "data",
     "images_from_uploads": "data", "texts_from_lists": "data", "save_uploads": "data", "save_texts": "data",
+    "load_image_zip": "data", "table_columns": "data", "guess_columns": "data", "undecodable_pictures": "data",
+    "safe_component": "data", "plural": "data", "rename_labels": "data", "read_image": "data",
+    "open_run_data": "rundata", "RunData": "rundata",
     "apply_plan": "freeze", "plan_for": "freeze", "Plan": "freeze",
     "train": "trainer", "prepare": "trainer", "TrainResult": "trainer", "TrainingFailed": "trainer",
     "Predictor": "predictor", "predict": "predictor",
     "export_run": "export",
-    "Run": "runs", "start_run": "runs", "list_runs": "runs", "get_run": "runs",
+    "Run": "runs", "start_run": "runs", "list_runs": "runs", "get_run": "runs", "active_runs": "runs",
+    "keep_warm": "runs", "prepare_ahead": "runs", "prepare_key": "standby",
+    "home": "workspace",
 }
 
 __all__ = sorted(_API)

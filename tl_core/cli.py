@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
 
 from .config import ALL, RunConfig
@@ -32,25 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_models)
 
     p = sub.add_parser("train", help="fine-tune a model on DATA (a folder of class folders, a .zip, or a text table)")
-    p.add_argument("data")
-    p.add_argument("--model", default="", help="catalogue name or local weights (default: the embedded model)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--unfreeze", type=_unfreeze, default=0,
-                       help="fine-tune the last N blocks; 0 = only the new head (default); 'all' = everything")
-    group.add_argument("--from-scratch", action="store_true", help="random weights: the no-transfer baseline")
-    p.add_argument("--epochs", type=int, default=0, help="0 = automatic")
-    p.add_argument("--lr", type=float, default=0.0, help="learning rate of the new head; 0 = automatic")
-    p.add_argument("--batch-size", type=int, default=0, help="0 = automatic")
-    p.add_argument("--val-split", type=float, default=0.2, help="validation share when DATA has no val/ folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--augment", choices=("none", "light", "strong"), default="light")
-    p.add_argument("--early-stop", type=int, default=0, help="stop after N epochs without improvement (0 = off)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--text-column", default=None)
-    p.add_argument("--label-column", default=None)
-    p.add_argument("--label-name", type=_label_name, action="append", default=[], metavar="LABEL=NAME",
-                   help="train and show the class LABEL as NAME, e.g. --label-name 0=negative (repeatable)")
-    p.add_argument("--name", default="")
+    _add_config_flags(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     p.set_defaults(func=_train)
 
@@ -95,6 +79,47 @@ def _label_name(value: str) -> tuple[str, str]:
     return label, name
 
 
+_PARSERS = {"unfreeze": _unfreeze}  # fields whose flag reads more than a plain int, float or string
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field, named, typed and explained by the field itself (its metadata), so a new
+    setting reaches `transferlab train` without a second copy here. A field without a default is positional."""
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    hints = typing.get_type_hints(RunConfig)
+    for f in _cli_fields():
+        about, kind = f.metadata, hints[f.name]
+        if "group" in about and about["group"] not in groups:
+            groups[about["group"]] = parser.add_mutually_exclusive_group()
+        where = groups.get(about.get("group"), parser)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            where.add_argument(f.name, help=about["help"])
+        elif kind is bool:
+            where.add_argument(_flag(f), action="store_true", help=about["help"])
+        elif typing.get_origin(kind) is dict:  # repeated LABEL=NAME pairs, made a dict by _config_from
+            where.add_argument(_flag(f), type=_label_name, action="append", default=[], metavar=about.get("metavar"),
+                               help=about["help"])
+        else:
+            where.add_argument(_flag(f), type=_PARSERS.get(f.name) or (kind if kind in (int, float) else None),
+                               default=f.default, choices=about.get("choices"), metavar=about.get("metavar"),
+                               help=about["help"])
+
+
+def _config_from(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig `transferlab train` asked for: every field from its flag (repeated pairs made a dict)."""
+    values = {f.name: getattr(args, _flag(f).lstrip("-").replace("-", "_")) for f in _cli_fields()}
+    return RunConfig(**{k: dict(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def _cli_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(RunConfig) if f.metadata.get("cli", True)]
+
+
+def _flag(f: dataclasses.Field) -> str:
+    """`--early-stop` for early_stop, or the flag the field's metadata names (`--label-name` for label_names)."""
+    return "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+
+
 def _app(args) -> int:
     import subprocess
 
@@ -120,13 +145,10 @@ def _models(args) -> int:
 
 def _train(args) -> int:
     from . import events
-    from .runs import create_run, run_worker
+    from .runs import create_run
+    from .worker import run_worker
 
-    config = RunConfig(data=args.data, model=args.model, unfreeze=args.unfreeze, from_scratch=args.from_scratch,
-                       epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, val_split=args.val_split,
-                       seed=args.seed, augment=args.augment, early_stop=args.early_stop, device=args.device,
-                       text_column=args.text_column, label_column=args.label_column,
-                       label_names=dict(args.label_name), name=args.name)
+    config = _config_from(args)
     run = create_run(config)
     code = run_worker(run.dir, echo=_print_json if args.json else _ProgressPrinter())
     ending = next((e for e in reversed(run.events()) if e["event"] in events.ENDINGS), None)
@@ -223,7 +245,7 @@ def _runs(args) -> int:
 
 
 def _worker(args) -> int:
-    from .runs import run_worker
+    from .worker import run_worker
 
     if args.standby:
         from .standby import wait_for_run

@@ -10,38 +10,74 @@ ALL = -1  # `unfreeze=ALL` fine-tunes every block
 AUGMENTATIONS = ("none", "light", "strong")
 
 
-def what_trains(unfreeze: int, from_scratch: bool = False) -> str:
-    """A fine-tuning choice in the words every view uses: the Train slider, run labels, All runs, the model card."""
+def what_trains(unfreeze: int | None, from_scratch: bool = False, blocks: int | None = None,
+                short: bool = False) -> str:
+    """A fine-tuning choice in the one wording every view uses: the Train slider and its headline, run labels,
+    All runs, the comparison's arms, the model card.
+
+    `blocks` is the model's block count, so that N at or above it reads "all blocks" as ALL does; `short`
+    gives the form a title uses ("head only", "last 2 blocks"); `unfreeze=None` is an unknown number of blocks.
+    """
     if from_scratch:
-        return "everything, from scratch"
-    if unfreeze == 0:
-        return "only the new head"
-    if unfreeze < 0:
-        return "all blocks"
-    return "the last block" if unfreeze == 1 else f"the last {unfreeze} blocks"
+        said, title = "everything, from scratch", "from scratch"
+    elif unfreeze == 0:
+        said, title = "only the new head", "head only"
+    elif unfreeze is None:
+        said, title = "the last blocks", "last blocks"
+    elif unfreeze < 0 or (blocks is not None and unfreeze >= blocks):
+        said, title = "all blocks", "all blocks"
+    else:
+        title = "last block" if unfreeze == 1 else f"last {unfreeze} blocks"
+        said = f"the {title}"
+    return title if short else said
+
+
+def _about(text: str, **cli) -> dict:
+    """A field's help text and how `transferlab train` spells it (flag, choices, metavar, group; cli=False hides it).
+    Kept beside each field so the CLI, the Train page and this record never need their own copies."""
+    return {"help": text, **cli}
 
 
 @dataclass
 class RunConfig:
-    data: str                          # folder of class sub-folders, a .zip of one, or a CSV/TSV/TXT table
-    model: str = ""                    # catalogue name or a local weights path; "" = the embedded default for the data's kind
-    unfreeze: int = 0                  # fine-tune the last N blocks; 0 = only the new head; -1 (ALL) = everything
-    from_scratch: bool = False         # random weights, everything trains: the baseline transfer learning is compared with
-    epochs: int = 0                    # 0 = a sensible number for the chosen mode
-    lr: float = 0.0                    # learning rate of the new head; 0 = a sensible value for the mode
-    batch_size: int = 0                # 0 = a sensible size for the mode (32; 16 to fine-tune a text model)
-    val_split: float = 0.2             # fraction held out for validation when the data has no val/ folder
-    seed: int = 0
-    augment: str = "light"             # "none" | "light" | "strong"
-    early_stop: int = 0                # stop after this many epochs without a better val accuracy; 0 = never
-    time_limit_s: float = 0.0          # stop this long after the run started, scoring the epoch under way; 0 = none
-    device: str = "auto"               # "auto" picks CUDA, then Apple MPS, then the CPU
-    text_column: str | None = None     # for tables: which column holds the text (name or 0-based index); None = guess
-    label_column: str | None = None    # for tables: which column holds the label; None = guess
-    label_names: dict[str, str] = field(default_factory=dict)  # label in the data -> class name to train and show,
-    #                                    e.g. {"0": "negative"}; labels not named keep their own
-    name: str = ""                     # a label a person gives the run
-    extra: dict = field(default_factory=dict)  # room for experiment tags (e.g. {"experiment": "..."}); never read by the trainer
+    data: str = field(metadata=_about("a folder of class folders, a .zip of one, or a CSV/TSV/TXT table"))
+    model: str = field(default="", metadata=_about(
+        "catalogue name or local weights path (default: the embedded model for the data's kind)"))
+    unfreeze: int = field(default=0, metadata=_about(
+        "fine-tune the last N blocks; 0 = only the new head (default); 'all' (or -1) = everything",
+        group="what trains"))
+    from_scratch: bool = field(default=False, metadata=_about(
+        "random weights, everything trains: the no-transfer baseline", group="what trains"))
+    epochs: int = field(default=0, metadata=_about("0 = a sensible number for the chosen mode"))
+    lr: float = field(default=0.0, metadata=_about("learning rate of the new head; 0 = a sensible value for the mode"))
+    batch_size: int = field(default=0, metadata=_about(
+        "0 = a sensible size for the mode (32; 16 to fine-tune a text model)"))
+    val_split: float = field(default=0.2, metadata=_about(
+        "fraction held out for validation when the data has no val/ folder"))
+    seed: int = field(default=0, metadata=_about("seed of the split, the new head and the batch order"))
+    augment: str = field(default="light", metadata=_about(
+        "random changes to training pictures, so the model sees more variety", choices=AUGMENTATIONS))
+    early_stop: int = field(default=0, metadata=_about(
+        "stop after N epochs without a better val accuracy; 0 = never"))
+    time_limit_s: float = field(default=0.0, metadata=_about(
+        "stop this many seconds after the run started, scoring the epoch under way; 0 = none", flag="time-limit"))
+    device: str = field(default="auto", metadata=_about(
+        "auto (CUDA, then Apple MPS, then the CPU), cpu, cuda, cuda:1, mps"))
+    text_column: str | None = field(default=None, metadata=_about(
+        "for tables: the column holding the text (name or 0-based index); default: guessed"))
+    label_column: str | None = field(default=None, metadata=_about(
+        "for tables: the column holding the label; default: guessed"))
+    label_names: dict[str, str] = field(default_factory=dict, metadata=_about(
+        "train and show the class LABEL as NAME, e.g. 0=negative (repeatable); labels not named keep their own", flag="label-name", metavar="LABEL=NAME"))
+    name: str = field(default="", metadata=_about("a label a person gives the run"))
+    extra: dict = field(default_factory=dict, metadata=_about(
+        "room for experiment tags (e.g. {'experiment': ...}); never read by the trainer", cli=False))
+
+    def __post_init__(self) -> None:
+        # From scratch everything trains, whatever `unfreeze` says: one spelling (ALL) for one run, so the Train
+        # page, the CLI and the comparison write the same config.json and `freeze.Plan` resolves the same count.
+        if self.from_scratch:
+            self.unfreeze = ALL
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -54,3 +90,17 @@ class RunConfig:
     @classmethod
     def load(cls, path: Path) -> "RunConfig":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def field_help(name: str) -> str:
+    """The help text of RunConfig's field `name`: what the CLI prints and a form may show under its widget."""
+    return _fields()[name].metadata["help"]
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    """The allowed values of RunConfig's field `name`, or None where any value of its type goes."""
+    return _fields()[name].metadata.get("choices")
+
+
+def _fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(RunConfig)}

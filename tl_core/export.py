@@ -5,19 +5,21 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from .checkpoint import DESCRIPTION, WEIGHTS, load_trained
+from .checkpoint import load_trained
 from .config import what_trains
 from .data.examples import plural
+from .models.preprocessing import Preprocessing
+from .run_files import CONFIG, DESCRIPTION, ENCODER, METRICS, TOKENIZER, WEIGHTS
 from .runs import Run
 from .workspace import read_json, write_atomic, write_json
 
-CARRIED = (WEIGHTS, DESCRIPTION, "tokenizer", "encoder", "metrics.json")
+CARRIED = (WEIGHTS, DESCRIPTION, TOKENIZER, ENCODER, METRICS)
 
 
 def export_run(run: Run, dest: Path | None = None, as_zip: bool = True, onnx: bool = True) -> Path:
     if not run.has_model():
         raise ValueError(f"Run {run.id} has no trained model to export yet.")
-    folder = Path(dest) if dest else run.dir / "export" / f"transferlab-{run.id}"
+    folder = Path(dest) if dest else run.export_folder
     if as_zip and folder.suffix == ".zip":
         folder = folder.with_suffix("")
     if folder.exists():
@@ -31,7 +33,7 @@ def export_run(run: Run, dest: Path | None = None, as_zip: bool = True, onnx: bo
             shutil.copy2(source, folder / name)
     description = read_json(run.dir / DESCRIPTION)
     write_json(folder / "labels.json", description["classes"])
-    write_json(folder / "config.json", read_json(run.dir / "config.json"))
+    write_json(folder / CONFIG, read_json(run.dir / CONFIG))
     if onnx and description["kind"] == "image":
         export_onnx(folder)
     write_atomic(folder / "README.md", model_card(run, description))
@@ -54,7 +56,7 @@ def export_onnx(folder: Path) -> Path:
 
     trained = load_trained(folder)
     path = folder / "model.onnx"
-    if not export_onnx(trained.model, torch.randn(1, *trained.preprocess["input_size"]), path, ("image", "logits")):
+    if not export_onnx(trained.model, torch.randn(1, *trained.preprocess.input_size), path, ("image", "logits")):
         raise ValueError(f"{trained.arch} cannot be exported to ONNX; export without ONNX (the safetensors "
                          "weights are complete).")
     return path
@@ -63,7 +65,7 @@ def export_onnx(folder: Path) -> Path:
 def model_card(run: Run, description: dict) -> str:
     metrics = run.metrics() or {}
     config = run.config
-    pre = description["preprocess"]
+    pre = Preprocessing.from_dict(description["preprocess"])
     lines = [
         f"# {config.name or 'TransferLab model'} ({run.id})", "",
         f"A {description['kind']} classifier fine-tuned with TransferLab from **{description['base_model']}** "
@@ -84,14 +86,14 @@ def model_card(run: Run, description: dict) -> str:
                      f"F1 {m['f1']:.1%}, {plural(m['support'], 'example')}")
     lines += ["", "## Files", "",
               f"- `{WEIGHTS}`: the weights (safetensors); `{DESCRIPTION}`: architecture, classes, preprocessing",
-              "- `labels.json`: class names in output order; `config.json`: the training settings",
+              f"- `labels.json`: class names in output order; `{CONFIG}`: the training settings",
               "", "## Use it", "", "With TransferLab installed:", "", "```", f"transferlab predict transferlab-{run.id}.zip INPUT...",
               "```", "", "```python", "from tl_core import predict",
               "print(predict('path/to/this/folder', ['photo.jpg']))", "```"]
     if description["kind"] == "image":
-        lines += ["", f"`model.onnx` takes float images of shape (N, 3, {pre['input_size'][1]}, "
-                  f"{pre['input_size'][2]}): resize the short side to "
-                  f"{int(pre['input_size'][1] / pre.get('crop_pct', 1))} px ({pre.get('interpolation')}), "
-                  f"center-crop, scale to 0..1, subtract mean {pre['mean']} and divide by std {pre['std']}. "
+        lines += ["", f"`model.onnx` takes float images of shape (N, 3, {pre.input_size[1]}, "
+                  f"{pre.input_size[2]}): resize the short side to "
+                  f"{int(pre.input_size[1] / (pre.crop_pct or 1))} px ({pre.interpolation}), "
+                  f"center-crop, scale to 0..1, subtract mean {list(pre.mean)} and divide by std {list(pre.std)}. "
                   "It returns logits; softmax gives probabilities in `labels.json` order."]
     return "\n".join(lines) + "\n"

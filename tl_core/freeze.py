@@ -15,7 +15,13 @@ if TYPE_CHECKING:  # torch stays out of the app's process: the Train page import
 
 @dataclass(frozen=True)
 class Plan:
-    unfreeze: int          # blocks that train, 0..num_blocks
+    """What actually trains for a RunConfig's `unfreeze` and `from_scratch` on one model: the resolved count.
+
+    The raw value has several spellings (0, N, N above the block count, ALL = -1, from scratch); everything
+    after the form (the `started` event, model.json, the Train page's counts) reads this record instead.
+    """
+
+    unfreeze: int          # blocks that train, 0..num_blocks (num_blocks from scratch or for ALL)
     first_trainable: int   # index of the first trainable block (num_blocks when only the head trains)
     trainable: int         # parameters that train
     total: int             # parameters in the model
@@ -31,9 +37,10 @@ class Plan:
         return f"trainable: {_millions(self.trainable)} of {_millions(self.total)} parameters ({percent})"
 
 
-def resolve_unfreeze(unfreeze: int, num_blocks: int) -> int:
-    """-1 means all; anything above the block count is all too (the user asked for everything)."""
-    if unfreeze == ALL or unfreeze >= num_blocks:
+def resolve_unfreeze(unfreeze: int, num_blocks: int, from_scratch: bool = False) -> int:
+    """How many blocks train: from scratch all of them (there is nothing worth keeping); -1 (ALL) or anything
+    above the block count means all too (the user asked for everything)."""
+    if from_scratch or unfreeze == ALL or unfreeze >= num_blocks:
         return num_blocks
     if unfreeze < 0:
         raise ValueError(f"'unfreeze' must be 0 or more (or -1 for all), not {unfreeze}.")
@@ -41,13 +48,13 @@ def resolve_unfreeze(unfreeze: int, num_blocks: int) -> int:
 
 
 def apply_plan(backbone: Backbone, unfreeze: int, from_scratch: bool = False) -> Plan:
-    """Set requires_grad for the plan. From scratch, everything trains: there is nothing worth keeping."""
-    n = backbone.num_blocks if from_scratch else resolve_unfreeze(unfreeze, backbone.num_blocks)
-    first = backbone.num_blocks - n
-    trainable_names = {name for b in backbone.blocks[first:] for name in b.param_names} | set(backbone.head_names())
+    """Set requires_grad for the plan: the last `plan.unfreeze` blocks and the new head train."""
+    plan = plan_for(backbone, unfreeze, from_scratch)
+    trainable_names = ({name for b in backbone.blocks[plan.first_trainable:] for name in b.param_names}
+                       | set(backbone.head_names()))
     for name, param in backbone.model.named_parameters():
         param.requires_grad_(name in trainable_names)
-    return plan_for(backbone, n, from_scratch)
+    return plan
 
 
 def plan_for(model: Layout | Backbone, unfreeze: int, from_scratch: bool = False) -> Plan:
@@ -56,7 +63,7 @@ def plan_for(model: Layout | Backbone, unfreeze: int, from_scratch: bool = False
     Training counts through here too (`apply_plan`), so the Train page and the run's `started` event agree.
     """
     layout = model if isinstance(model, Layout) else layout_of(model)
-    n = layout.num_blocks if from_scratch else resolve_unfreeze(unfreeze, layout.num_blocks)
+    n = resolve_unfreeze(unfreeze, layout.num_blocks, from_scratch)
     first = layout.num_blocks - n
     trainable = sum(count for _, count in layout.blocks[first:]) + layout.head
     return Plan(n, first, trainable, layout.total, from_scratch)

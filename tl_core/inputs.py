@@ -19,6 +19,7 @@ from torchvision.transforms import v2
 
 from .config import AUGMENTATIONS
 from .data import DataError, Example, read_image
+from .models.preprocessing import Preprocessing
 from .workspace import cache_dir, digest, read_json, touch_cache, write_json
 
 
@@ -29,26 +30,25 @@ class Decoded:
     key: str                  # names these files and this preprocessing in caches built on top
 
 
-def eval_geometry(data_config: dict):
+def eval_geometry(preprocessing: Preprocessing):
     """timm's own eval transform without its ToTensor/Normalize steps: resize and crop, as the model expects."""
     from timm.data import create_transform
 
-    steps = create_transform(**data_config, is_training=False).transforms
+    steps = create_transform(**preprocessing.to_dict(), is_training=False).transforms
     return v2.Compose([s for s in steps if not any(k in type(s).__name__ for k in ("ToTensor", "Normalize"))])
 
 
-def decode_images(examples: list[Example], data_config: dict, use_cache: bool = True,
+def decode_images(examples: list[Example], preprocessing: Preprocessing, use_cache: bool = True,
                   on_done: Callable[[int, int], None] = lambda done, total: None) -> Decoded:
     """Decode every example once. Cached, the pixels live in a memory-mapped file the threads write into
     directly: 20 000 pictures (3 GB at 224 px) never need a copy in this process's own memory, and the
     operating system keeps what fits in RAM."""
-    key = digest([_identity(e) for e in examples], data_config)
+    key = digest([_identity(e) for e in examples], preprocessing.to_dict())
     path = cache_dir("decoded") / f"{key}.npy"
     if use_cache and (cached := _read_decoded(path)) is not None:
         return Decoded(*cached, key)
-    geometry = eval_geometry(data_config)
-    shape = (len(examples), 3, *data_config["input_size"][1:])
-    draft = int(max(shape[2:]) / data_config.get("crop_pct", 1.0))
+    geometry = eval_geometry(preprocessing)
+    shape = (len(examples), 3, *preprocessing.input_size[1:])
     tmp = path.with_name(f".{os.getpid()}.{path.name}")
     pixels = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape) if use_cache \
         else np.zeros(shape, dtype=np.uint8)
@@ -56,7 +56,8 @@ def decode_images(examples: list[Example], data_config: dict, use_cache: bool = 
     def one(i: int) -> str | None:
         example = examples[i]
         try:
-            image = read_image(example.path if example.path is not None else example.data, draft_size=draft)
+            image = read_image(example.path if example.path is not None else example.data,
+                               draft_size=preprocessing.draft_size)
         except DataError as err:
             return str(err)
         pixels[i] = np.asarray(geometry(image), dtype=np.uint8).transpose(2, 0, 1)
@@ -90,10 +91,10 @@ def _read_decoded(path: Path) -> tuple[torch.Tensor, dict[int, str]] | None:
     return torch.from_numpy(pixels), {int(i): why for i, why in failed.items()}
 
 
-def normalize(images: torch.Tensor, data_config: dict) -> torch.Tensor:
+def normalize(images: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
     """uint8 (B, 3, H, W) -> float32, normalised with the model's own mean/std, channels_last for CPU speed."""
-    mean = torch.tensor(data_config["mean"], device=images.device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(data_config["std"], device=images.device).view(1, 3, 1, 1) * 255
+    mean = torch.tensor(preprocessing.mean, device=images.device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(preprocessing.std, device=images.device).view(1, 3, 1, 1) * 255
     return ((images.float() - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
@@ -101,13 +102,13 @@ class Normalized(nn.Module):
     """`module` fed uint8 images: normalising inside it lets ONNX Runtime take uint8 (4x less to copy)
     and fuse the arithmetic into its first convolution, instead of torch doing it beforehand."""
 
-    def __init__(self, module: nn.Module, data_config: dict):
+    def __init__(self, module: nn.Module, preprocessing: Preprocessing):
         super().__init__()
         self.module = module
-        self.data_config = {k: data_config[k] for k in ("mean", "std")}
+        self.preprocessing = preprocessing
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.module(normalize(images, self.data_config))
+        return self.module(normalize(images, self.preprocessing))
 
 
 def augmenter(preset: str, size: tuple[int, int]):

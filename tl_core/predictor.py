@@ -5,14 +5,11 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import torch
 
-from .checkpoint import Trained, is_trained_model, load_trained
+from .checkpoint import DESCRIPTION, Trained, is_trained_model, load_trained
 from .inputs import eval_geometry, normalize, tokenize, trim
-
-ImageInput = Union[str, Path, bytes, "PIL.Image.Image"]
 
 
 @dataclass
@@ -37,7 +34,7 @@ class Predictor:
         """(N, C) class probabilities; images as paths, bytes or PIL images, texts as strings."""
         model = self.trained.model
         if self.kind == "text":
-            tokens = tokenize([str(t) for t in inputs], self.trained.tokenizer, self.trained.preprocess["max_length"])
+            tokens = tokenize([str(t) for t in inputs], self.trained.tokenizer, self.trained.preprocess.max_length)
             logits = model(*trim(tokens.ids, tokens.mask))
         else:
             logits = model(normalize(self.image_batch(inputs), self.trained.preprocess))
@@ -50,9 +47,10 @@ class Predictor:
 
         from .data import read_image
 
-        geometry = eval_geometry(self.trained.preprocess)
-        draft = int(max(self.trained.preprocess["input_size"][1:]) / self.trained.preprocess.get("crop_pct", 1.0))
-        images = [x.convert("RGB") if isinstance(x, Image.Image) else read_image(x, draft_size=draft) for x in inputs]
+        preprocessing = self.trained.preprocess
+        geometry = eval_geometry(preprocessing)
+        images = [x.convert("RGB") if isinstance(x, Image.Image) else read_image(x, draft_size=preprocessing.draft_size)
+                  for x in inputs]
         return torch.stack([torch.from_numpy(np.array(geometry(im), dtype=np.uint8)).permute(2, 0, 1)
                             for im in images])
 
@@ -79,10 +77,10 @@ def resolve_model_folder(source: str | Path) -> Path:
                 if member.startswith("/") or ".." in Path(member).parts:
                     raise ValueError(f"{path.name} is not a TransferLab export (unsafe path {member}).")
             zf.extractall(target)
-        found = [p.parent for p in target.rglob("model.json") if is_trained_model(p.parent)]
+        found = [p.parent for p in target.rglob(DESCRIPTION) if is_trained_model(p.parent)]
         if found:
             return found[0]
-        raise ValueError(f"{path.name} is not a TransferLab export (no model.json inside).")
+        raise ValueError(f"{path.name} is not a TransferLab export (no {DESCRIPTION} inside).")
     from .runs import get_run
 
     run = get_run(str(source))

@@ -1,44 +1,41 @@
 """Runs on disk: the run folder is the truth that the worker writes and any number of pages read.
 
-    runs/<id>/config.json    the RunConfig
-              status.json    state, pid, heartbeat; replaced atomically
-              events.jsonl   one event per line, appended as training goes (readers skip a partial last line)
-              stop           present = the user asked to stop
-              worker.log     the worker's own output, kept for when something goes wrong
-              model.safetensors, model.json, metrics.json   once there is a best epoch
-
-Training runs in its own process (`transferlab worker RUN`), so a crash there never takes the app
-down, and a page refresh simply reads the folder again. Runs wait their turn for the one device:
-a worker starts training only when every older waiting run has finished.
+A run folder holds the files `run_files` names: its config, a status (state, pid, heartbeat), its events
+appended as training goes, a stop flag, the worker's log, and once there is a best epoch the model and
+its metrics. A `Run` answers every fact about a run from them: its kind, its files, how it went, its stop.
+Training runs in its own process (`transferlab worker RUN`, see `worker`), so a crash there never takes
+the app down, and a page refresh simply reads the folder again.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
 import signal
-import threading
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import events
+from . import run_files as files
 from .config import RunConfig
-from .standby import hand_over, pid_alive, spawn_worker
+from .standby import ensure_standby, hand_over, pid_alive, request_prepare, spawn_worker
 from .workspace import home, read_json, write_json
 
-HEARTBEAT_S = 2.0
 STALE_S = 30.0              # a live worker refreshes its heartbeat every 2 s; after 30 s of silence it is gone
 ACTIVE = ("queued", "running")
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 10.0         # after Stop, the worker gets this long to save the best model and quit; then it is killed
+KINDS = ("image", "text")
 
 
 def runs_dir() -> Path:
     path = home() / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _in_folder(name: str, doc: str) -> property:
+    """A Run's path to one of its files, named in `run_files`."""
+    return property(lambda run: run.dir / name, doc=doc)
 
 
 @dataclass(frozen=True)
@@ -51,24 +48,63 @@ class Run:
 
     @property
     def config(self) -> RunConfig:
-        return RunConfig.load(self.dir / "config.json")
+        return RunConfig.load(self.dir / files.CONFIG)
+
+    # ------------------------------------------------------------ its files
+
+    model_file = _in_folder(files.WEIGHTS, "The best epoch's weights; their time changes with each better epoch.")
+    description_file = _in_folder(files.DESCRIPTION, "What rebuilds the model around its weights.")
+    stop_file = _in_folder(files.STOP, "Present once Stop was asked for; its time says when.")
+    log_file = _in_folder(files.LOG, "The worker's own output, for when something goes wrong.")
+
+    @property
+    def export_folder(self) -> Path:
+        """Where an export of this run is made by default (as a folder, or this path plus .zip)."""
+        return self.dir / files.EXPORTS / f"transferlab-{self.id}"
+
+    # ------------------------------------------------------------ what it is and how it went
+
+    @property
+    def kind(self) -> str:
+        """'image' or 'text': from the trained model, else what the app said, else the data's file name."""
+        from .data.sources import TABLE_SUFFIXES
+
+        described = read_json(self.description_file) or {}
+        if described.get("kind") in KINDS:
+            return described["kind"]
+        config = self._config_or_none()
+        if config is not None and (config.extra or {}).get("kind") in KINDS:
+            return config.extra["kind"]
+        data = config.data.lower() if config is not None else ""
+        return "text" if data.endswith(TABLE_SUFFIXES) else "image"
+
+    def _config_or_none(self) -> RunConfig | None:
+        try:
+            return self.config
+        except (OSError, ValueError, TypeError):  # a damaged config.json still leaves the model's own record
+            return None
 
     def status(self) -> dict:
         """The stored status, corrected to 'interrupted' when its worker is gone without saying so."""
-        status = read_json(self.dir / "status.json", {}) or {}
+        status = read_json(self.dir / files.STATUS, {}) or {}
         if status.get("state") in ACTIVE and not _alive(status):
             status = {**status, "state": "interrupted",
                       "message": "Training was interrupted (its process ended unexpectedly). Start it again."}
-            write_json(self.dir / "status.json", status)
+            write_json(self.dir / files.STATUS, status)
         return status
 
     @property
     def state(self) -> str:
         return self.status().get("state", "unknown")
 
+    @property
+    def active(self) -> bool:
+        """Waiting for the device or training: its worker is (or should be) alive."""
+        return self.state in ACTIVE
+
     def events(self) -> list[dict]:
         try:
-            lines = (self.dir / "events.jsonl").read_text().split("\n")
+            lines = (self.dir / files.EVENTS).read_text().split("\n")
         except OSError:
             return []
         out = []
@@ -80,25 +116,44 @@ class Run:
         return out
 
     def metrics(self) -> dict | None:
-        return read_json(self.dir / "metrics.json")
+        return read_json(self.dir / files.METRICS)
 
     def has_model(self) -> bool:
-        return (self.dir / "model.safetensors").exists()
+        return self.model_file.exists()
 
     def created(self) -> float:
-        return (read_json(self.dir / "status.json") or {}).get("created", 0.0)
+        return (read_json(self.dir / files.STATUS) or {}).get("created", 0.0)
 
     def queue_position(self) -> int:
         """0 = training now (or next); n = n runs ahead of it."""
         mine = self.created()
         return sum(1 for r in active_runs() if r.id != self.id and r.created() < mine)
 
+    # ------------------------------------------------------------ stopping it
+
     def request_stop(self) -> None:
-        """Stage one: a flag the loop checks every step. `kill` after a grace period is stage two."""
-        (self.dir / "stop").touch()
+        """Stage one: a flag the loop checks every step. `enforce_stop` kills it after the grace period."""
+        self.stop_file.touch()
 
     def stop_requested(self) -> bool:
-        return (self.dir / "stop").exists()
+        return self.stop_file.exists()
+
+    @property
+    def stop_requested_at(self) -> float | None:
+        """When Stop was asked for (seconds since the epoch), or None."""
+        try:
+            return self.stop_file.stat().st_mtime
+        except OSError:
+            return None
+
+    def enforce_stop(self) -> bool:
+        """Stage two: kill a worker still going STOP_GRACE_S after Stop. Whoever watches the run calls this
+        now and then (the Train page on each refresh); True when it had to kill."""
+        asked = self.stop_requested_at
+        if asked is None or time.time() - asked <= STOP_GRACE_S or not self.active:
+            return False
+        self.kill()
+        return True
 
     def kill(self) -> None:
         pid = self.status().get("pid")
@@ -113,8 +168,8 @@ def create_run(config: RunConfig) -> Run:
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     run = Run(runs_dir() / run_id)
     run.dir.mkdir(parents=True)
-    write_json(run.dir / "config.json", json.loads(config.to_json()))
-    write_json(run.dir / "status.json", {"state": "queued", "created": time.time(), "pid": None,
+    write_json(run.dir / files.CONFIG, json.loads(config.to_json()))
+    write_json(run.dir / files.STATUS, {"state": "queued", "created": time.time(), "pid": None,
                                          "heartbeat": time.time()})
     return run
 
@@ -122,130 +177,49 @@ def create_run(config: RunConfig) -> Run:
 def start_run(config: RunConfig) -> Run:
     """Create a run and give it to a worker process (a warm one when ready); returns at once.
 
-    The next warm worker is the app's to ask for (`standby.ensure_standby`) once no run is training:
-    starting it now would take CPU from this run while it imports.
+    The next warm worker is the app's to ask for (`keep_warm`) once no run is training: starting it now
+    would take CPU from this run while it imports.
     """
     run = create_run(config)
     pid = hand_over(run.dir)
     if pid is None:
-        pid = spawn_worker([str(run.dir)], run.dir / "worker.log").pid
-    status = read_json(run.dir / "status.json", {})
+        pid = spawn_worker([str(run.dir)], run.log_file).pid
+    status = read_json(run.dir / files.STATUS, {})
     if status.get("pid") is None:  # the worker may already have written its own
-        write_json(run.dir / "status.json", {**status, "pid": pid, "heartbeat": time.time()})
+        write_json(run.dir / files.STATUS, {**status, "pid": pid, "heartbeat": time.time()})
     return run
 
 
 def list_runs() -> list[Run]:
     """Newest first."""
-    runs = [Run(p) for p in runs_dir().iterdir() if (p / "config.json").exists()]
+    runs = [Run(p) for p in runs_dir().iterdir() if (p / files.CONFIG).exists()]
     return sorted(runs, key=lambda r: r.id, reverse=True)
 
 
 def active_runs() -> list[Run]:
-    return [r for r in list_runs() if r.state in ACTIVE]
+    return [r for r in list_runs() if r.active]
+
+
+def keep_warm() -> None:
+    """Keep a worker with torch imported waiting for the next Start, but never beside a training run."""
+    if not active_runs():
+        ensure_standby()
+
+
+def prepare_ahead(config: RunConfig) -> bool:
+    """Ask the warm worker to fill the caches `config` will read (`trainer.prepare`), unless a run is training,
+    which the preparation would slow down. True when asked; ask again later otherwise."""
+    if active_runs():
+        return False
+    request_prepare(config)
+    return True
 
 
 def get_run(run_id: str) -> Run:
     run = Run(runs_dir() / Path(run_id).name)
-    if not (run.dir / "config.json").exists():
+    if not (run.dir / files.CONFIG).exists():
         raise FileNotFoundError(f"There is no run called {run_id}.")
     return run
-
-
-# ---------------------------------------------------------------- the worker side
-
-class _Status:
-    """The worker's single writer of status.json, with a heartbeat thread."""
-
-    def __init__(self, run: Run):
-        self.run, self.lock = run, threading.Lock()
-        self.value = {**read_json(run.dir / "status.json", {}), "pid": os.getpid(), "heartbeat": time.time()}
-        self._write()
-        self._beating = True
-        threading.Thread(target=self._beat, daemon=True).start()
-
-    def set(self, **fields) -> None:
-        with self.lock:
-            self.value.update(fields, heartbeat=time.time())
-            self._write()
-
-    def end(self, **fields) -> None:
-        self._beating = False
-        self.set(**fields, ended=time.time())
-
-    def _write(self) -> None:
-        write_json(self.run.dir / "status.json", self.value)
-
-    def _beat(self) -> None:
-        while self._beating:
-            time.sleep(HEARTBEAT_S)
-            if self._beating:
-                self.set()
-
-
-def run_worker(run_dir: Path, echo: events.EventSink = events.ignore) -> int:
-    """Train one run inside this process, writing everything into its folder. Returns an exit code.
-
-    `echo` also receives each event: the CLI prints them, the app's worker process does not need to.
-    """
-    from .trainer import TrainingFailed, train
-
-    run = Run(Path(run_dir))
-    status = _Status(run)
-    log = open(run.dir / "events.jsonl", "a")
-
-    def emit(event: dict) -> None:
-        log.write(json.dumps(event, default=str) + "\n")
-        log.flush()
-        echo(event)
-        if event["event"] == events.STARTED:
-            status.set(state="running", device=event.get("device"))
-
-    with _device_turn(run, status):
-        if run.stop_requested():
-            emit(events.make(events.CANCELLED, best_epoch=0, best_val_accuracy=None))
-            status.end(state="cancelled", message="Stopped before it started.")
-            return 0
-        status.set(state="running", started=time.time(), position=0)
-        try:
-            result = train(run.config, emit, run.stop_requested, run.dir)
-        except TrainingFailed as err:
-            status.end(state="failed", message=str(err))
-            return 1
-        except Exception as err:  # a bug or a broken library: the user gets a sentence, the log the details
-            traceback.print_exc()
-            reason = (f"Training stopped because of an unexpected error ({type(err).__name__}: {err}). "
-                      "The details are in this run's worker.log.")
-            emit(events.make(events.FAILED, reason=reason))
-            status.end(state="failed", message=reason)
-            return 1
-    status.end(state=result.status, best_val_accuracy=result.best_val_accuracy, best_epoch=result.best_epoch)
-    return 0
-
-
-class _device_turn:
-    """Hold the device lock; wait while an older run is still queued so runs go first come, first served."""
-
-    def __init__(self, run: Run, status: _Status):
-        self.run, self.status = run, status
-        self.file = open(runs_dir().parent / "device.lock", "a")
-
-    def __enter__(self):
-        while True:
-            if self.run.stop_requested():
-                return self
-            if self.run.queue_position() == 0:
-                try:
-                    fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return self
-                except BlockingIOError:
-                    pass
-            self.status.set(state="queued", position=self.run.queue_position())
-            time.sleep(0.5)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.file, fcntl.LOCK_UN)
-        self.file.close()
 
 
 def _alive(status: dict) -> bool:

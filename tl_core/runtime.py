@@ -7,6 +7,7 @@ Elsewhere (GPU, or where export fails) it is torch under inference_mode and auto
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -19,6 +20,7 @@ from .device import Runtime
 from .workspace import cache_dir, touch_cache
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -109,7 +111,8 @@ def export_onnx(module: nn.Module, sample: torch.Tensor, path: Path, names: tupl
             warnings.simplefilter("ignore")
             torch.onnx.export(module, (sample,), str(tmp), dynamo=False, input_names=[names[0]],
                               output_names=[names[1]], dynamic_axes={n: {0: "batch"} for n in names}, opset_version=17)
-    except Exception:  # an architecture the exporter cannot trace still trains, through torch
+    except Exception as err:  # an architecture the exporter cannot trace still trains, through torch
+        log.warning("Could not export %s to ONNX (%s: %s).", type(module).__name__, type(err).__name__, err)
         tmp.unlink(missing_ok=True)
         return False
     os.replace(tmp, path)

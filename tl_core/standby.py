@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from .run_files import LOG
 from .workspace import home, write_atomic
 
 IDLE_EXIT_S = 15 * 60
@@ -76,6 +77,16 @@ def request_prepare(config) -> None:
     write_atomic(standby_dir() / target, config.to_json())
 
 
+def prepare_key(config) -> tuple | None:
+    """What preparing `config` ahead fills, as a key: configs with equal keys need one preparation, and None
+    means there is nothing to prepare (from scratch reads no frozen features). `trainer.prepare` trains
+    nothing, so the epochs, learning rate and blocks to fine-tune are not part of it."""
+    if config.from_scratch:
+        return None
+    return (config.data, config.model, config.augment, config.seed, config.val_split, config.text_column,
+            config.label_column, tuple(sorted(config.label_names.items())))
+
+
 def ensure_standby() -> None:
     """Keep one warm worker waiting (no-op when one is ready or starting)."""
     if not enabled():
@@ -117,7 +128,7 @@ def wait_for_run() -> Path | None:
             run_dir = Path(job.read_text())
             job.unlink()
             (folder / f"{me}.claimed").unlink(missing_ok=True)
-            _log_into(run_dir / "worker.log")
+            _log_into(run_dir / LOG)
             return run_dir
         time.sleep(POLL_S)
     _clear_markers(folder, me)

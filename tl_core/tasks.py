@@ -1,209 +1,190 @@
-"""What the training loop trains, and on which inputs: the plan turned into tensors and a forward.
+"""The plan turned into a `Task`: one named builder per training path, for pictures and for texts.
 
 Three paths, fastest first; each gives the same model a plain full forward would (tests check it):
-- head only: the frozen network runs once over every image (and a mirrored copy) and only the new
-  head trains on the cached features;
-- the last N blocks: the frozen prefix runs once, its activations are cached, only the suffix trains;
-- everything (or a model whose forward is not a simple chain): the whole network on augmented images.
-Pretrained runs that train more than the head first fit the head on frozen features ("linear probe,
-then fine-tune", Kumar et al. 2022), so fine-tuning starts from a sensible head and does not wreck
-the pretrained blocks while the head is still random. (Head-only runs start from a zero-mean random
-head instead: starting them from the probe's near-zero training loss left AdamW nothing to improve
-and cost 1-2 points of validation accuracy here.)
+- cached features (head only): the frozen network runs once over every image (and a mirrored copy)
+  and only the new head trains on the cached features;
+- cached prefix (the last N blocks): the frozen prefix runs once, its activations are cached, only
+  the suffix trains;
+- full network (everything, or a model whose forward is not a simple chain): the whole network on
+  augmented images.
+Pretrained runs that train more than the head first fit the head on frozen features (`probe.py`).
+(Head-only runs start from a zero-mean random head instead: starting them from the probe's
+near-zero training loss left AdamW nothing to improve and cost 1-2 points of validation accuracy here.)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+import functools
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
-from safetensors import SafetensorError
 from torch import nn
 
 from . import events
 from .checkpoint import save_model
 from .config import RunConfig
 from .data import Dataset
+from .defaults import settings_for
 from .device import Runtime
+from .features import cached_image_features, cached_prefix, cached_text_features, prefix_fits_in_cache
 from .freeze import Plan
-from .inputs import Normalized, Views, augmenter, apply_augment, decode_images, normalize, tokenize, trim
+from .inputs import Decoded, Tokens, Views, apply_augment, augmenter, decode_images, normalize, tokenize, trim
 from .models.backbone import Backbone
-from .models.catalog import weights_identity
-from .runtime import run_frozen
-from .workspace import cache_dir, digest, load_tensors, save_tensors, touch_cache
+from .probe import fit_head_first
+from .task import Task, TrainingPath
+from .workspace import digest
 
-PREFIX_CACHE_BYTES = 4 * 1024**3   # beyond this, the prefix runs every step instead of being cached
-BODY_LR_RATIO = 0.1                # pretrained blocks learn 10x slower than the new head
-
-# (epochs, head learning rate, batch size) when the user leaves them at 0 ("automatic"). Fine-tuning
-# MiniLM in batches of 16 rather than 32 gained 0.5-2.5 points on yelp over three seeds.
-DEFAULTS = {
-    ("image", "head"): (20, 1e-3, 32), ("image", "blocks"): (6, 1e-3, 32), ("image", "scratch"): (10, 1e-3, 32),
-    ("text", "head"): (30, 3e-3, 32), ("text", "blocks"): (3, 5e-4, 16), ("text", "scratch"): (6, 5e-4, 16),
-}
+FROZEN_PASS = {"image": "The pretrained network looks at every picture once",
+               "text": "The pretrained network reads every text once"}
 
 
 @dataclass
-class Task:
-    module: nn.Module                               # holds every trainable parameter
-    forward: Callable[[tuple, bool], torch.Tensor]  # (inputs, training) -> logits
-    train_inputs: tuple[torch.Tensor, ...]
-    train_labels: torch.Tensor
-    val_inputs: tuple[torch.Tensor, ...]
-    val_labels: torch.Tensor
-    val_names: list[str]
-    classes: list[str]
-    head: nn.Module
-    epochs: int
-    lr: float
-    batch_size: int
-    weight_decay: float
-    frozen_batchnorm: bool
-    save: Callable[[Path], None]
+class TaskArgs:
+    """What every path builder starts from: the run's config, its data and split, the model and its plan."""
+
+    config: RunConfig
+    dataset: Dataset
+    train_idx: list[int]
+    val_idx: list[int]
+    backbone: Backbone
     plan: Plan
-    path: str                                       # "cached features" | "cached prefix" | "full network"
-    lengths: torch.Tensor | None = None             # text: tokens per example, for length-sorted batches
-    lightweight: bool = False                       # only a linear head on cached features trains
-    info: dict = field(default_factory=dict)
+    runtime: Runtime
+    on_event: events.EventSink
 
-    @property
-    def train_size(self) -> int:
-        return len(self.train_labels)
+    def labels(self) -> torch.Tensor:
+        """Every example's class index."""
+        return torch.tensor([self.dataset.classes.index(e.label) for e in self.dataset.examples])
 
-    def describe(self) -> dict:
-        """For the `started` event; `info` may say how many distinct examples the training views came from."""
-        return {"trainable_params": self.plan.trainable, "total_params": self.plan.total,
-                "unfreeze": self.plan.unfreeze, "from_scratch": self.plan.from_scratch, "path": self.path,
-                "train_examples": self.train_size, "val_examples": len(self.val_labels), "classes": self.classes,
-                **self.info}
+    def reporter(self, text: str) -> Callable[[int, int], None]:
+        return lambda done, total: self.on_event(events.make(events.PREPARING, text=text, done=done, total=total))
 
-    def param_groups(self) -> list[dict]:
-        head_ids = {id(p) for p in self.head.parameters()}
-        trainable = [p for p in self.module.parameters() if p.requires_grad]
-        body = [p for p in trainable if id(p) not in head_ids]
-        body_lr = self.lr if self.plan.from_scratch else self.lr * BODY_LR_RATIO
-        groups = [{"params": [p for p in trainable if id(p) in head_ids], "lr": self.lr}]
-        return groups + ([{"params": body, "lr": body_lr}] if body else [])
+    def frozen_pass(self) -> Callable[[int, int], None]:
+        return self.reporter(FROZEN_PASS[self.dataset.kind])
 
-    def train_batches(self, batch_size: int, generator: torch.Generator):
-        order = torch.randperm(self.train_size, generator=generator)
-        if self.lengths is not None:  # similar lengths together, so batches carry little padding
-            chunks = order.split(batch_size * 20)
-            order = torch.cat([c[self.lengths[c].argsort()] for c in chunks])
-        batches = list(order.split(batch_size))
-        for i in torch.randperm(len(batches), generator=generator).tolist():
-            yield batches[i]
-
-    def to_device(self, index: torch.Tensor, device: torch.device) -> tuple[tuple, torch.Tensor]:
-        return tuple(t[index].to(device) for t in self.train_inputs), self.train_labels[index].to(device)
-
-    @torch.no_grad()
-    def validate(self, runtime: Runtime, batch_size: int = 128) -> tuple[float, float, torch.Tensor]:
-        self.module.eval()
-        logits = []
-        for start in range(0, len(self.val_labels), batch_size):
-            inputs = tuple(t[start:start + batch_size].to(runtime.device) for t in self.val_inputs)
-            with runtime.autocast():
-                logits.append(self.forward(inputs, False).float().cpu())
-        logits = torch.cat(logits)
-        loss = F.cross_entropy(logits, self.val_labels).item()
-        probs = logits.softmax(1)
-        return loss, float((probs.argmax(1) == self.val_labels).float().mean()), probs
+    def task(self, path: TrainingPath, **fields) -> Task:
+        """A Task with what every path shares: the settings (automatic where the config says 0), the head, saving."""
+        settings = settings_for(self.config, self.dataset.kind, self.plan)
+        save = functools.partial(save_model, self.backbone, self.dataset.classes, config=self.config)
+        return Task(path=path, epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size, plan=self.plan,
+                    classes=self.dataset.classes, head=self.backbone.head, save=save, **fields)
 
 
 def build_task(config: RunConfig, dataset: Dataset, train_idx: list[int], val_idx: list[int], backbone: Backbone,
                plan: Plan, runtime: Runtime, on_event: events.EventSink) -> Task:
-    mode = "scratch" if plan.from_scratch else ("head" if plan.head_only else "blocks")
-    epochs, lr, batch_size = DEFAULTS[(dataset.kind, mode)]
-    settings = dict(epochs=config.epochs or epochs, lr=config.lr or lr, batch_size=config.batch_size or batch_size,
-                    plan=plan, classes=dataset.classes,
-                    save=lambda folder: save_model(backbone, dataset.classes, folder, config))
-    build = _image_task if dataset.kind == "image" else _text_task
-    return build(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event, settings)
+    args = TaskArgs(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event)
+    if dataset.kind == "image":
+        pictures = read_pictures(args)
+        return IMAGE_PATHS[image_path(args, pictures)](args, pictures)
+    texts = read_texts(args)
+    return TEXT_PATHS[text_path(args)](args, texts)
 
 
 # ---------------------------------------------------------------- images
 
-def _image_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event, settings) -> Task:
-    data_config = backbone.preprocess
-    reading = _reporter(on_event, f"Reading {len(dataset.examples)} pictures")
-    reading(0, len(dataset.examples))
-    decoded = decode_images(dataset.examples, data_config, on_done=reading)
+@dataclass
+class Pictures:
+    """The run's pictures decoded once; any that could not be read are left out of both sides."""
+
+    decoded: Decoded
+    train_idx: list[int]
+    val_idx: list[int]
+    labels: torch.Tensor     # every example's class index
+    views: Views             # what a frozen pass runs over: training views, then validation pictures
+    views_key: str           # names those views in the feature cache
+
+    @property
+    def train_labels(self) -> torch.Tensor:
+        """The labels of the training views (view-major, as Views orders them)."""
+        return self.labels[self.train_idx].repeat(self.views.count)
+
+    def val_fields(self, dataset: Dataset) -> dict:
+        return {"val_labels": self.labels[self.val_idx], "val_names": [dataset.examples[i].name for i in self.val_idx]}
+
+    def counts(self) -> dict:
+        return {"train_examples": len(self.train_idx), "views_per_example": self.views.count}
+
+    def split_rows(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A frozen pass's output cut into training views and validation pictures."""
+        n = len(self.train_labels)
+        return rows[:n], rows[n:]
+
+
+def read_pictures(args: TaskArgs) -> Pictures:
+    examples, config = args.dataset.examples, args.config
+    reading = args.reporter(f"Reading {len(examples)} pictures")
+    reading(0, len(examples))
+    decoded = decode_images(examples, args.backbone.preprocess, on_done=reading)
     if decoded.failed:
-        left_out = "; ".join(f"{dataset.examples[i].name} ({why})" for i, why in list(decoded.failed.items())[:10])
-        on_event(events.make(events.NOTE, text=f"{len(decoded.failed)} image(s) could not be read and were left "
-                                               f"out: {left_out}"))
-    train_idx = [i for i in train_idx if i not in decoded.failed]
-    val_idx = [i for i in val_idx if i not in decoded.failed]
-    labels = torch.tensor([dataset.classes.index(e.label) for e in dataset.examples])
-    frozen_inputs = Views(decoded.images, train_idx, val_idx, config.augment, config.seed)
-    n_views = frozen_inputs.count
-    common = dict(val_labels=labels[val_idx], val_names=[dataset.examples[i].name for i in val_idx],
-                  head=backbone.head, **settings)
-    cached_views = {"train_examples": len(train_idx), "views_per_example": n_views}
-    progress = _reporter(on_event, "The pretrained network looks at every picture once")
-    model = backbone.model
-    model_key = digest(backbone.name, backbone.arch, weights_identity(backbone.name))
-    source_key = digest(decoded.key, model_key, runtime.label)  # bfloat16 features are not float32 features
+        left_out = "; ".join(f"{examples[i].name} ({why})" for i, why in list(decoded.failed.items())[:10])
+        args.on_event(events.make(events.NOTE, text=f"{len(decoded.failed)} image(s) could not be read and were left "
+                                                    f"out: {left_out}"))
+    train_idx = [i for i in args.train_idx if i not in decoded.failed]
+    val_idx = [i for i in args.val_idx if i not in decoded.failed]
+    views = Views(decoded.images, train_idx, val_idx, config.augment, config.seed)
+    views_key = digest(decoded.key, train_idx, val_idx, config.augment, config.seed, "views v2")
+    return Pictures(decoded, train_idx, val_idx, args.labels(), views, views_key)
 
-    train_labels = labels[train_idx].repeat(n_views)
-    views_key = digest(source_key, train_idx, val_idx, config.augment, config.seed, "views v2")
 
-    def pooled_features() -> tuple[torch.Tensor, torch.Tensor]:
-        """Frozen pretrained features of the training views and of val, cached across runs."""
-        feats = cached_tensor(digest(views_key, "features"), lambda: run_frozen(
-            Normalized(FeatureExtractor(backbone), data_config), frozen_inputs, runtime,
-            key=digest(model_key, "uint8 features"), on_batch=progress))
-        return feats[:len(train_labels)], feats[len(train_labels):]
-
+def image_path(args: TaskArgs, pictures: Pictures) -> TrainingPath:
+    plan, backbone = args.plan, args.backbone
     if plan.head_only:
-        train_feats, val_feats = pooled_features()
-        return Task(module=backbone.head, forward=lambda x, training: backbone.head(x[0]),
-                    train_inputs=(train_feats,), train_labels=train_labels, val_inputs=(val_feats,),
-                    weight_decay=1e-4, frozen_batchnorm=True, path="cached features", info=cached_views,
-                    lightweight=True, **common)
-
-    head_fit = {}
-    if not plan.from_scratch:
-        train_feats, val_feats = pooled_features()
-        head_fit = fit_head_first(backbone.head, (train_feats, train_labels), (val_feats, labels[val_idx]))
-
+        return TrainingPath.CACHED_FEATURES
     first = plan.first_trainable
-    if not plan.from_scratch and backbone.stages and first > 0 and _fits(backbone, first, len(train_labels)):
-        prefix = nn.Sequential(*[m for b, m in backbone.stages if b < first])
-        suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), model)
-        acts = cached_tensor(digest(views_key, "prefix", first), lambda: run_frozen(
-            Normalized(prefix, data_config), frozen_inputs, runtime, key=digest(model_key, "uint8 prefix", first),
-            on_batch=progress))
-        return Task(module=suffix, forward=lambda x, training: suffix(x[0]),
-                    train_inputs=(acts[:len(train_labels)],), train_labels=train_labels,
-                    val_inputs=(acts[len(train_labels):],), weight_decay=0.01, frozen_batchnorm=True,
-                    path="cached prefix", info={**cached_views, **head_fit}, **common)
+    if (not plan.from_scratch and backbone.stages and first > 0
+            and prefix_fits_in_cache(backbone, first, len(pictures.train_labels))):
+        return TrainingPath.CACHED_PREFIX
+    return TrainingPath.FULL_NETWORK
 
-    train_images, val_images = decoded.images[train_idx], decoded.images[val_idx]
-    aug = augmenter(config.augment, tuple(train_images.shape[-2:]))
+
+def _image_features(args: TaskArgs, pictures: Pictures) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frozen pretrained features of the training views and of val."""
+    return pictures.split_rows(cached_image_features(args.backbone, pictures.views, pictures.views_key, args.runtime,
+                                                     args.frozen_pass()))
+
+
+def _image_head_fit(args: TaskArgs, pictures: Pictures) -> dict:
+    """Pretrained runs that train more than the head fit it on frozen features first; from scratch, nothing to fit."""
+    if args.plan.from_scratch:
+        return {}
+    train_feats, val_feats = _image_features(args, pictures)
+    val_labels = pictures.labels[pictures.val_idx]
+    return fit_head_first(args.backbone.head, (train_feats, pictures.train_labels), (val_feats, val_labels))
+
+
+def image_cached_features(args: TaskArgs, pictures: Pictures) -> Task:
+    head = args.backbone.head
+    train_feats, val_feats = _image_features(args, pictures)
+    return args.task(TrainingPath.CACHED_FEATURES, module=head, forward=lambda x, training: head(x[0]),
+                     train_inputs=(train_feats,), train_labels=pictures.train_labels, val_inputs=(val_feats,),
+                     weight_decay=1e-4, frozen_batchnorm=True, info=pictures.counts(), lightweight=True,
+                     **pictures.val_fields(args.dataset))
+
+
+def image_cached_prefix(args: TaskArgs, pictures: Pictures) -> Task:
+    backbone, first = args.backbone, args.plan.first_trainable
+    head_fit = _image_head_fit(args, pictures)
+    suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), backbone.model)
+    acts = cached_prefix(backbone, first, pictures.views, pictures.views_key, args.runtime, args.frozen_pass())
+    train_acts, val_acts = pictures.split_rows(acts)
+    return args.task(TrainingPath.CACHED_PREFIX, module=suffix, forward=lambda x, training: suffix(x[0]),
+                     train_inputs=(train_acts,), train_labels=pictures.train_labels, val_inputs=(val_acts,),
+                     weight_decay=0.01, frozen_batchnorm=True, info={**pictures.counts(), **head_fit},
+                     **pictures.val_fields(args.dataset))
+
+
+def image_full_network(args: TaskArgs, pictures: Pictures) -> Task:
+    model, preprocessing = args.backbone.model, args.backbone.preprocess
+    head_fit = _image_head_fit(args, pictures)
+    train_images, val_images = pictures.decoded.images[pictures.train_idx], pictures.decoded.images[pictures.val_idx]
+    aug = augmenter(args.config.augment, tuple(train_images.shape[-2:]))
 
     def forward(x: tuple, training: bool) -> torch.Tensor:
         images = apply_augment(x[0], aug) if training else x[0]
-        return model(normalize(images, data_config))
+        return model(normalize(images, preprocessing))
 
-    return Task(module=model, forward=forward, train_inputs=(train_images,), train_labels=labels[train_idx],
-                val_inputs=(val_images,), weight_decay=0.01, frozen_batchnorm=not plan.from_scratch,
-                path="full network", info=head_fit, **common)
-
-
-class FeatureExtractor(nn.Module):
-    """The backbone up to the head's input, as one module an exporter can trace."""
-
-    def __init__(self, backbone: Backbone):
-        super().__init__()
-        self.model = backbone.model
-        self.fn = backbone.features
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)
+    return args.task(TrainingPath.FULL_NETWORK, module=model, forward=forward, train_inputs=(train_images,),
+                     train_labels=pictures.labels[pictures.train_idx], val_inputs=(val_images,), weight_decay=0.01,
+                     frozen_batchnorm=not args.plan.from_scratch, info=head_fit, **pictures.val_fields(args.dataset))
 
 
 class _Suffix(nn.Module):
@@ -218,115 +199,69 @@ class _Suffix(nn.Module):
         return self.model.forward_head(self.blocks(x))
 
 
-def _fits(backbone: Backbone, first: int, n: int) -> bool:
-    size = backbone.preprocess["input_size"]
-    with torch.no_grad():
-        x = torch.zeros(1, *size)
-        for b, module in backbone.stages:
-            if b >= first:
-                break
-            x = module(x)
-    return x.numel() * 4 * n <= PREFIX_CACHE_BYTES
+IMAGE_PATHS: dict[TrainingPath, Callable[[TaskArgs, Pictures], Task]] = {
+    TrainingPath.CACHED_FEATURES: image_cached_features,
+    TrainingPath.CACHED_PREFIX: image_cached_prefix,
+    TrainingPath.FULL_NETWORK: image_full_network,
+}
 
 
 # ---------------------------------------------------------------- texts
 
-def _text_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event, settings) -> Task:
-    model = backbone.model
-    texts = [e.text for e in dataset.examples]
-    tokens = tokenize(texts, backbone.tokenizer, backbone.preprocess["max_length"])
-    labels = torch.tensor([dataset.classes.index(e.label) for e in dataset.examples])
-    lengths = tokens.mask.sum(1)
-    common = dict(val_labels=labels[val_idx], val_names=[texts[i][:200] for i in val_idx], head=backbone.head,
-                  train_labels=labels[train_idx], **settings)
+@dataclass
+class Texts:
+    """The run's texts, tokenised once."""
 
-    def pooled_features() -> torch.Tensor:
-        key = digest(digest(texts), backbone.name, backbone.arch, weights_identity(backbone.name), backbone.preprocess,
-                     runtime.label, "text-features")
-        progress = _reporter(on_event, "The pretrained network reads every text once")
-        return cached_tensor(key, lambda: text_features(model, tokens, lengths, runtime, on_batch=progress))
+    texts: list[str]
+    tokens: Tokens
+    labels: torch.Tensor     # every example's class index
 
-    if plan.head_only:
-        feats = pooled_features()
-        return Task(module=backbone.head, forward=lambda x, training: backbone.head(x[0]),
-                    train_inputs=(feats[train_idx],), val_inputs=(feats[val_idx],), weight_decay=1e-4,
-                    frozen_batchnorm=True, path="cached features", lightweight=True, **common)
+    def val_fields(self, val_idx: list[int]) -> dict:
+        return {"val_labels": self.labels[val_idx], "val_names": [self.texts[i][:200] for i in val_idx]}
+
+
+def read_texts(args: TaskArgs) -> Texts:
+    texts = [e.text for e in args.dataset.examples]
+    return Texts(texts, tokenize(texts, args.backbone.tokenizer, args.backbone.preprocess.max_length), args.labels())
+
+
+def text_path(args: TaskArgs) -> TrainingPath:
+    """Texts take no cached-prefix path: beyond the head, the whole encoder trains."""
+    return TrainingPath.CACHED_FEATURES if args.plan.head_only else TrainingPath.FULL_NETWORK
+
+
+def _text_features(args: TaskArgs, texts: Texts) -> torch.Tensor:
+    return cached_text_features(args.backbone, texts.texts, texts.tokens, args.runtime, args.frozen_pass())
+
+
+def text_cached_features(args: TaskArgs, texts: Texts) -> Task:
+    head, train_idx, val_idx = args.backbone.head, args.train_idx, args.val_idx
+    feats = _text_features(args, texts)
+    return args.task(TrainingPath.CACHED_FEATURES, module=head, forward=lambda x, training: head(x[0]),
+                     train_inputs=(feats[train_idx],), train_labels=texts.labels[train_idx],
+                     val_inputs=(feats[val_idx],), weight_decay=1e-4, frozen_batchnorm=True, lightweight=True,
+                     **texts.val_fields(val_idx))
+
+
+def text_full_network(args: TaskArgs, texts: Texts) -> Task:
+    model, train_idx, val_idx = args.backbone.model, args.train_idx, args.val_idx
     head_fit = {}
-    if not plan.from_scratch:
-        feats = pooled_features()
-        head_fit = fit_head_first(backbone.head, (feats[train_idx], labels[train_idx]),
-                                  (feats[val_idx], labels[val_idx]))
+    if not args.plan.from_scratch:
+        feats = _text_features(args, texts)
+        head_fit = fit_head_first(args.backbone.head, (feats[train_idx], texts.labels[train_idx]),
+                                  (feats[val_idx], texts.labels[val_idx]))
 
     def forward(x: tuple, training: bool) -> torch.Tensor:
         return model(*trim(x[0], x[1]))
 
-    return Task(module=model, forward=forward, train_inputs=(tokens.ids[train_idx], tokens.mask[train_idx]),
-                val_inputs=(tokens.ids[val_idx], tokens.mask[val_idx]), weight_decay=0.01, frozen_batchnorm=True,
-                path="full network", lengths=lengths[train_idx], info=head_fit, **common)
+    ids, mask = texts.tokens.ids, texts.tokens.mask
+    return args.task(TrainingPath.FULL_NETWORK, module=model, forward=forward,
+                     train_inputs=(ids[train_idx], mask[train_idx]), train_labels=texts.labels[train_idx],
+                     val_inputs=(ids[val_idx], mask[val_idx]), weight_decay=0.01, frozen_batchnorm=True,
+                     lengths=mask.sum(1)[train_idx], info=head_fit, **texts.val_fields(val_idx))
 
 
-@torch.no_grad()
-def text_features(model, tokens, lengths: torch.Tensor, runtime: Runtime, batch_size: int = 64,
-                  on_batch: Callable[[int, int], None] = lambda done, total: None) -> torch.Tensor:
-    model.eval().to(runtime.device)
-    order = lengths.argsort()
-    out = torch.empty(len(order), model.classifier.in_features)
-    done = 0
-    for chunk in order.split(batch_size):
-        ids, mask = trim(tokens.ids[chunk], tokens.mask[chunk])
-        with torch.inference_mode(), runtime.autocast():
-            out[chunk] = model.features(ids.to(runtime.device), mask.to(runtime.device)).float().cpu()
-        done += len(chunk)
-        on_batch(done, len(order))
-    return out
-
-
-# ---------------------------------------------------------------- shared
-
-def _reporter(on_event: events.EventSink, text: str) -> Callable[[int, int], None]:
-    return lambda done, total: on_event(events.make(events.PREPARING, text=text, done=done, total=total))
-
-
-def fit_head_first(head: nn.Linear, train: tuple[torch.Tensor, torch.Tensor],
-                   val: tuple[torch.Tensor, torch.Tensor]) -> dict:
-    """The linear probe before fine-tuning, and how the fitted head then scores (features, labels each).
-
-    Returned as the `started` event's `head_fit`: fine-tuning's training loss starts from this one, which
-    is near zero once the head has memorised the frozen features (0.015 against a validation loss of
-    1.07 with 2 blocks unfrozen), so the loss chart marks this phase rather than leave the flat start unexplained.
-    """
-    linear_probe(head, *train)
-    with torch.no_grad():
-        train_loss = F.cross_entropy(head(train[0].float()), train[1]).item()
-        val_logits = head(val[0].float())
-    return {"head_fit": {"train_loss": train_loss, "val_loss": F.cross_entropy(val_logits, val[1]).item(),
-                         "val_accuracy": (val_logits.argmax(1) == val[1]).float().mean().item()}}
-
-
-def linear_probe(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor, weight_decay: float = 1e-3) -> None:
-    """Fit the new head on frozen features (L2-regularised logistic regression, L-BFGS, full batch)."""
-    feats, labels = feats.float(), labels.to(feats.device)
-    optimizer = torch.optim.LBFGS(head.parameters(), lr=1.0, max_iter=100, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(head(feats), labels) + weight_decay * head.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    head.train()
-    optimizer.step(closure)
-
-
-def cached_tensor(key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """Frozen outputs on disk, so a second run on the same data (another N, another lr) skips the forward."""
-    path = cache_dir("frozen") / f"{key}.safetensors"
-    if path.exists():
-        touch_cache(path)
-        try:
-            return load_tensors(path)["x"]
-        except (OSError, SafetensorError):  # a damaged cache entry is computed again
-            pass
-    value = compute()
-    save_tensors(path, {"x": value}, durable=False)
-    return value
+TEXT_PATHS: dict[TrainingPath, Callable[[TaskArgs, Texts], Task]] = {
+    TrainingPath.CACHED_FEATURES: text_cached_features,
+    TrainingPath.FULL_NETWORK: text_full_network,
+}

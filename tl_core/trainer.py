@@ -19,16 +19,16 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import events
+from . import events, run_files
 from .config import RunConfig
-from .data import (DataError, Dataset, load_dataset, load_image_folder, load_image_zip, make_report, rename_labels,
-                   split)
+from .data import DataError
 from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
+from .rundata import open_run_data
 from .tasks import Task, build_task
-from .workspace import cache_dir, digest, trim_caches, write_json
+from .workspace import trim_caches, write_json
 
 PROGRESS_EVERY_S = 0.5   # progress events at most this often: a UI polls, it does not need every step
 MIN_STEPS_PER_EPOCH = 4  # tiny datasets get smaller batches rather than one step per epoch
@@ -92,36 +92,13 @@ def prepare(config: RunConfig, on_event: events.EventSink = events.ignore) -> No
 def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime]:
     check_settings(config)
     trim_caches()
-    dataset = open_data(config)
-    report = make_report(dataset, config.val_split, config.seed)
-    if not report.ok:
-        raise DataError(" ".join(report.errors))
-    train_idx, val_idx = split(dataset, config.val_split, config.seed)
+    data = open_run_data(config)
+    dataset = data.dataset
     runtime = pick_runtime(config.device)
     torch.manual_seed(config.seed)
     backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
     plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
-    return build_task(config, dataset, train_idx, val_idx, backbone, plan, runtime, on_event), runtime
-
-
-def open_data(config: RunConfig) -> Dataset:
-    """The run's examples, their labels renamed as the config says, so the model's classes are those names."""
-    return rename_labels(_read_data(config), config.label_names)
-
-
-def _read_data(config: RunConfig) -> Dataset:
-    """The examples as the source labels them. A zip is unpacked once into the workspace, so later runs hit caches."""
-    path = Path(config.data).expanduser()
-    if path.suffix.lower() != ".zip" or not path.is_file():
-        return load_dataset(path, text_column=config.text_column, label_column=config.label_column)
-    stat = path.stat()
-    target = cache_dir("unzipped") / digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    done = target / ".unpacked"  # dot-files are not read as examples
-    if done.exists():
-        return load_image_folder(target)
-    dataset = load_image_zip(path, extract_to=target)
-    done.touch()
-    return dataset
+    return build_task(config, dataset, data.train_idx, data.val_idx, backbone, plan, runtime, on_event), runtime
 
 
 def _free_gpu_memory() -> None:
@@ -247,7 +224,7 @@ class TrainingLoop:
         metrics.update(best_epoch=best["epoch"], device=self.runtime.label)
         if self.run_dir is not None:
             self.task.save(self.run_dir)
-            write_json(Path(self.run_dir) / "metrics.json", metrics)
+            write_json(Path(self.run_dir) / run_files.METRICS, metrics)
         elapsed = time.time() - self.started
         ending = events.FINISHED if status == "finished" else events.CANCELLED
         self.emit(events.make(ending, best_epoch=best["epoch"], best_val_accuracy=metrics["accuracy"],

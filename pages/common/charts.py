@@ -10,7 +10,7 @@ import html
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_core.data.examples import plural
+from tl_core import plural
 
 from .frame import plot_text
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import engine
+import tl_core
+
 from . import project as projects
 
 
@@ -49,7 +50,7 @@ def start(slug: str) -> dict | None:
     """
     step = BY_SLUG[slug]
     st.set_page_config(page_title=f"{step.title} · TransferLab", page_icon=str(FAVICON), layout="wide")
-    engine.keep_worker_warm()
+    tl_core.keep_warm()  # here, not in app.py: a link straight to a step on a fresh server skips app.py
     project = projects.current()
     _keep_in_url(project)
     _step_indicator(step)

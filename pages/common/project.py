@@ -15,6 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
+import tl_core
+
 SOURCES = {
     "image": ("photos", "zip"),
     "text": ("table", "typed"),
@@ -22,29 +24,26 @@ SOURCES = {
 _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
-def home() -> Path:
-    from tl_core.workspace import home as workspace_home
-
-    return workspace_home()
+def projects_dir() -> Path:
+    """Where every project on this computer is kept, in the engine's workspace."""
+    return tl_core.home() / "projects"
 
 
 def folder(project: dict) -> Path:
-    path = home() / "projects" / project["id"]
+    path = projects_dir() / project["id"]
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def new(kind: str) -> dict:
     """A fresh, empty project of one kind, remembered for this tab."""
-    from tl_core.models.catalog import default_model
-
     created = time.time()
     project = {
         "id": secrets.token_hex(8),
         "kind": kind,
         "name": _default_name(kind, created),
         "created": created,
-        "model": default_model(kind).name,
+        "model": tl_core.default_model(kind).name,
         "source": SOURCES[kind][0],
         "classes": [_new_class(1), _new_class(2)],
         "typed": {},
@@ -78,14 +77,14 @@ def load(project_id: str | None) -> dict | None:
     if not project_id or not _ID.match(project_id):
         return None
     try:
-        return json.loads((home() / "projects" / project_id / "project.json").read_text())
+        return json.loads((projects_dir() / project_id / "project.json").read_text())
     except (OSError, ValueError):
         return None
 
 
 def saved_projects() -> list[dict]:
     """Every project on this computer, newest first."""
-    found = [load(path.parent.name) for path in (home() / "projects").glob("*/project.json")]
+    found = [load(path.parent.name) for path in projects_dir().glob("*/project.json")]
     return sorted((p for p in found if p), key=lambda p: p.get("created", 0), reverse=True)
 
 
@@ -172,9 +171,7 @@ def typed_path(project: dict) -> Path:
 
 
 def class_folder(project: dict, name: str) -> Path:
-    from tl_core.data.names import safe_component
-
-    return photos_dir(project) / safe_component(name.strip())
+    return photos_dir(project) / tl_core.safe_component(name.strip())
 
 
 def data_source(project: dict) -> tuple[Path | None, str | None, str | None]:
@@ -221,9 +218,7 @@ def stamp(path: Path | None) -> tuple:
 # ---------------------------------------------------------------- short descriptions for the sidebar
 
 def model_title(project: dict) -> str:
-    from tl_core.models.catalog import find_model
-
-    info = find_model(project.get("model") or "")
+    info = tl_core.find_model(project.get("model") or "")
     return info.title if info else (project.get("model") or "default")
 
 
@@ -244,17 +239,16 @@ def photo_counts(project: dict) -> dict[str, int]:
 
 
 def data_summary(project: dict) -> str:
-    from tl_core.data.examples import plural
-
     source = project["source"]
     if source == "photos":
         counts = photo_counts(project)
         total = sum(counts.values())
         classes = sum(1 for n in counts.values() if n)
-        return f"{plural(total, 'photo')} in {plural(classes, 'class', 'classes')}" if total else "no photos yet"
+        return (f"{tl_core.plural(total, 'photo')} in {tl_core.plural(classes, 'class', 'classes')}" if total
+                else "no photos yet")
     if source == "zip":
         return f"zip file {project.get('zip_name')}" if project.get("zip_name") else "no zip file yet"
     if source == "table":
         return f"table {project['table_file']}" if project.get("table_file") else "no table yet"
     lines = sum(len([t for t in text.splitlines() if t.strip()]) for text in project.get("typed", {}).values())
-    return plural(lines, "typed example") if lines else "no examples yet"
+    return tl_core.plural(lines, "typed example") if lines else "no examples yet"

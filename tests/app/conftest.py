@@ -1,8 +1,6 @@
 """AppTest fixtures: an empty workspace per test, projects made on disk, and one real finished run per session."""
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,8 +31,11 @@ def app(home):
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory) -> dict:
-    """One real head-only run of one epoch on a small linked subset, trained by the CLI, shared by all tests."""
+def trained(tmp_path_factory, train_run) -> dict:
+    """One real head-only run of one epoch on a small linked subset, shared by all tests (trained in this process
+    as `transferlab train DATA --epochs 1 --name "tiny run"` trains it in its own: tests/conftest.py train_run)."""
+    from tl_core.config import RunConfig
+
     base = tmp_path_factory.mktemp("trained")
     data = base / "data"
     for split in ("train", "val"):
@@ -44,12 +45,8 @@ def trained(tmp_path_factory) -> dict:
             for path in sorted((HYMENOPTERA / split / label).glob("*.jpg"))[:10]:
                 (folder / path.name).symlink_to(path)
     home = base / "home"
-    env = {**os.environ, "TRANSFERLAB_HOME": str(home)}
-    done = subprocess.run([sys.executable, "-m", "tl_core.cli", "train", str(data), "--epochs", "1", "--name",
-                           "tiny run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    run_id = next(p.name for p in (home / "runs").iterdir() if (p / "metrics.json").exists())
-    return {"home": home, "run": run_id, "data": data}
+    run = train_run(home, RunConfig(data=str(data), epochs=1, name="tiny run"))
+    return {"home": home, "run": run.id, "data": data}
 
 
 @pytest.fixture

@@ -283,7 +283,7 @@ def test_unfreeze_beyond_the_block_count_means_all_blocks(train_page):
 
     at, _ = train_page
     at.select_slider(key="unfreeze").set_value(8).run()
-    assert "Every block is fine-tuned" in plain(at)
+    assert "All blocks are fine-tuned" in plain(at)
     layout, message = engine.layout("efficientnet_lite0", "image", 2)
     plan, message = engine.plan(layout, 99, False)
     assert message is None and plan.unfreeze == 8 and plan.first_trainable == 0
@@ -314,7 +314,8 @@ def test_zero_epochs_automatic_rate_and_a_batch_larger_than_the_data_start_a_run
 def test_a_setting_the_engine_refuses_reaches_the_page_as_a_sentence(app, home, field, value, sentence):
     """Settings the form cannot produce (a CLI config, an old run) still fail with the engine's sentence."""
     from tl_core.config import RunConfig
-    from tl_core.runs import create_run, run_worker
+    from tl_core.runs import create_run
+    from tl_core.worker import run_worker
 
     project = make_project(home)
     add_photos(home, project, per_class=4)

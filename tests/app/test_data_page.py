@@ -136,3 +136,16 @@ def test_switching_the_source(app, home):
     at.segmented_control(key="source_choice").set_value("zip").run()
     assert at.file_uploader(key="zip_up")
     assert "Upload a .zip file" in texts(at)
+
+
+def test_a_wide_table_starts_from_the_engines_own_columns(app, home):
+    """Any number of columns: the pickers start where load_dataset would read without being told."""
+    project = make_project(home, "text")
+    header = "id,date,user,stars,review,label,source\n"
+    rows = "".join(f"{i},2024-01-0{i},u{i},{i},{'Great food' if i % 2 else 'Cold soup'} number {i},"
+                   f"{'pos' if i % 2 else 'neg'},web\n" for i in range(1, 9))
+    at = open_page(app, "data", project=project["id"])
+    at.file_uploader(key="table_up").set_value(("wide.csv", (header + rows).encode(), "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key="text_column_pick").value == "review"
+    assert at.selectbox(key="label_column_pick").value == "label"

@@ -170,3 +170,43 @@ def test_a_stopped_run_is_marked_stopped_in_pickers(app, home, trained):
     at.switch_page(PAGES["runs"]).run()
     assert at.dataframe[0].value["status"].tolist() == ["stopped"]
     assert " · stopped · " in at.selectbox(key="download_pick_image").options[0]
+
+
+# ---------------------------------------------------------------- a run trained on a .zip
+
+@pytest.fixture(scope="module")
+def zip_run(tmp_path_factory, train_run) -> dict:
+    """A real one-epoch run whose data is a .zip of class folders (as `transferlab train photos.zip` trains it),
+    with three of its validation pictures listed as mistakes, so the gallery has pictures to find."""
+    import zipfile
+
+    import tl_core
+    from apphelpers import HYMENOPTERA
+
+    base = tmp_path_factory.mktemp("zip_run")
+    data = base / "photos.zip"
+    with zipfile.ZipFile(data, "w") as archive:
+        for split in ("train", "val"):
+            for label in ("ants", "bees"):
+                for path in sorted((HYMENOPTERA / split / label).glob("*.jpg"))[:6]:
+                    archive.write(path, f"photos/{split}/{label}/{path.name}")
+    home = base / "home"
+    run = train_run(home, tl_core.RunConfig(data=str(data), epochs=1))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TRANSFERLAB_HOME", str(home))
+        val = tl_core.open_run_data(run.config).val_examples[:3]
+    metrics = run.metrics()
+    metrics["mistakes"] = [{"name": e.name, "true": e.label, "predicted": "bees" if e.label == "ants" else "ants",
+                            "confidence": 0.9} for e in val]
+    (run.dir / "metrics.json").write_text(json.dumps(metrics))
+    return {"home": home, "run": run.id}
+
+
+def test_the_mistakes_of_a_zip_run_show_their_pictures(zip_run, monkeypatch):
+    monkeypatch.setenv("TRANSFERLAB_HOME", str(zip_run["home"]))
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=120), "results", run=zip_run["run"])
+    assert not at.exception
+    captions = [t.value for t in at.text]
+    assert sum(c.startswith("true: ") for c in captions) == 3
+    assert "(picture no longer available)" not in captions
+    assert len(at.get("image")) == 3

@@ -123,7 +123,8 @@ def hostile(tmp_path_factory) -> dict:
     with pytest.MonkeyPatch.context() as patch:  # trained in this process, which has paid the imports already
         patch.setenv("TRANSFERLAB_HOME", str(base / "home"))
         from tl_core.config import RunConfig
-        from tl_core.runs import create_run, run_worker
+        from tl_core.runs import create_run
+        from tl_core.worker import run_worker
 
         run = create_run(RunConfig(data=str(base / "data"), epochs=1, batch_size=128, name=SCRIPT))
         assert run_worker(run.dir) == 0, (run.dir / "events.jsonl").read_text()  # a batch larger than the data

@@ -51,7 +51,7 @@ def test_moving_the_slider_unfreezes_the_last_blocks(ready):
     body = drawing(at)
     assert body.count('data-state="trainable"') == 2 and body.count('data-state="frozen"') == 6
     at.select_slider(key="unfreeze").set_value(8).run()
-    assert "Every block is fine-tuned" in texts(at)
+    assert "All blocks are fine-tuned" in texts(at)
     assert "may *overfit*" in texts(at)
 
 
@@ -113,7 +113,7 @@ def test_a_worker_that_ignores_stop_is_killed_after_the_grace_period(app, home):
                                          "created": time.time()})
     run.request_stop()
     past = time.time() - 30
-    os.utime(run.dir / "stop", (past, past))
+    os.utime(run.stop_file, (past, past))
     at = open_page(app, "train", run=run.id)
     assert not at.exception
     assert worker.wait(timeout=10) == -9

@@ -3,9 +3,6 @@ and the heat maps added to Results and Try it."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -140,16 +137,15 @@ def test_the_views_are_cached_per_run(trained_home):
 # ---------------------------------------------------------------- a text run: weighted words
 
 @pytest.fixture(scope="module")
-def text_home(tmp_path_factory) -> Path:
+def text_home(tmp_path_factory, train_run) -> Path:
     """Its own home with one head-only MiniLM run on 200 Yelp sentences (the picture home stays as it is)."""
+    from tl_core.config import RunConfig
+
     base = tmp_path_factory.mktemp("text-run")
     data = base / "yelp200.txt"
     data.write_text("\n".join(YELP.read_text().splitlines()[:200]) + "\n")
     home = base / "home"
-    env = {**os.environ, "TRANSFERLAB_HOME": str(home), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "tl_core.cli", "train", str(data), "--epochs", "2", "--name",
-                           "yelp words"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    train_run(home, RunConfig(data=str(data), epochs=2, name="yelp words"))
     return home
 
 
@@ -178,7 +174,7 @@ def test_a_text_run_highlights_words_and_escapes_them(text_home, monkeypatch):
 
 
 def test_words_html_keeps_the_text_and_escapes_every_piece():
-    from pages.common.understand import words_html
+    from pages.common.word_weights import words_html
 
     text = "Not <i>bad</i>,  really & truly"
     out = words_html(text, [("Not", 1.0), ("<i>bad</i>", 0.5), (",", 0.0), ("really", 0.2), ("&", 0.0),

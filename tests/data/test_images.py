@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tl_core.data import DataError, read_image
-from tl_core.data.images import ImageError, check_image
+from tl_core.data.images import ImageError, check_image, undecodable_pictures
 
 from datakit import REPO, encode, noise_jpeg, png, png_bomb
 
@@ -176,3 +176,15 @@ def test_message_is_a_sentence():
     with pytest.raises(DataError) as caught:
         read_image(b"%PDF-1.4")
     assert str(caught.value).startswith("This picture cannot be used: not an image (looks like a PDF)")
+
+
+def test_undecodable_pictures_finds_cut_off_jpegs_that_pass_the_cheap_check(tmp_path):
+    whole = noise_jpeg()
+    files = {"good.jpg": whole, "cut.jpg": whole[: len(whole) // 2], "notes.txt": b"hello",
+             "broken.png": encode("PNG", size=(64, 64))[:-20]}
+    paths = [tmp_path / name for name in files]
+    for path, data in zip(paths, files.values()):
+        path.write_bytes(data)
+    check_image(tmp_path / "cut.jpg")  # the report would count it
+    # Only the cut JPEG: the text file and the damaged PNG are refused by the quick check, which the report lists.
+    assert undecodable_pictures(paths) == [(tmp_path / "cut.jpg", "image is damaged (truncated)")]

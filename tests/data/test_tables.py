@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tl_core.data import MAX_TEXT_CHARS, DataError, load_text_table, table_columns
+from tl_core.data import MAX_TEXT_CHARS, DataError, guess_columns, load_text_table, table_columns
 
 from datakit import DATASETS, stray_quotes
 
@@ -172,3 +172,25 @@ def test_unusable_tables(data, message):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="was not found"):
         load_text_table(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"id,label,review\n1,pos,Great food and friendly staff\n2,neg,Cold soup and a long wait\n", ("review", "label")),
+    (b"category;sentence\nspam;Win a free phone now, click here\nham;See you at dinner tonight\n",
+     ("sentence", "category")),
+    (b"Loved this place, would come again\t1\nThe worst service I have had\t0\n", ("column 1", "column 2")),
+])
+def test_guess_columns_names_what_load_text_table_reads_by_itself(data, expected):
+    assert guess_columns(data) == expected
+    text, label = guess_columns(data)
+    assert texts(load_text_table(data)) == texts(load_text_table(data, text_column=text, label_column=label))
+
+
+def test_guess_columns_of_the_real_tables(yelp):
+    assert guess_columns(yelp) == ("column 1", "column 2")
+
+
+@pytest.mark.parametrize("data", [b"just one column\nanother line\n", b"text,label\n"])
+def test_guess_columns_refuses_a_table_it_cannot_read_with_a_sentence(data):
+    with pytest.raises(DataError, match="needs two columns and at least one row"):
+        guess_columns(data)

@@ -129,30 +129,20 @@ def minilm():
     return load_model("", "text", 2)
 
 
-def _trained_run(home: Path, config):
-    from tl_core.runs import create_run, run_worker
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSFERLAB_HOME", str(home))
-        run = create_run(config)
-        assert run_worker(run.dir) == 0, (run.dir / "events.jsonl").read_text()[-2000:]
-    return run
-
-
 @pytest.fixture(scope="session")
-def image_run(warm_home, image_subset):
+def image_run(warm_home, image_subset, train_run):
     """A finished head-only run on the image subset, in the shared workspace (as `transferlab train` makes it)."""
     from tl_core.config import RunConfig
 
-    return _trained_run(warm_home, RunConfig(data=str(image_subset), epochs=3, name="ants or bees"))
+    return train_run(warm_home, RunConfig(data=str(image_subset), epochs=3, name="ants or bees"))
 
 
 @pytest.fixture(scope="session")
-def text_run(warm_home, yelp_subset):
+def text_run(warm_home, yelp_subset, train_run):
     """A finished head-only run on the yelp subset, in the shared workspace."""
     from tl_core.config import RunConfig
 
-    return _trained_run(warm_home, RunConfig(data=str(yelp_subset), epochs=5, name="reviews"))
+    return train_run(warm_home, RunConfig(data=str(yelp_subset), epochs=5, name="reviews"))
 
 
 @pytest.fixture(scope="session")

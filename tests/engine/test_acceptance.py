@@ -1,9 +1,10 @@
 """What transfer learning buys on the full datasets, through the command a user types.
 
 Figures on this machine (2 CPU cores, seed 0): EfficientNet-Lite0 head only 94.8 % on hymenoptera val/ (153
-photos), the same network from scratch in 3 epochs 46.4 %, MiniLM head only on yelp 90.0 % (200 held out).
-The from-scratch run trains the whole network on every photo: about a minute on an idle machine, several
-when the cores are shared. `--junitxml` reports record each figure as `best_val_accuracy`.
+photos), the same network from scratch in 1 epoch 45.8 % (3 epochs: 46.4 %, three times the suite's time),
+MiniLM head only on yelp 90.0 % (200 held out). The from-scratch run trains the whole network on every photo:
+about 15 s on an idle machine, minutes when the cores are shared. `--junitxml` reports record each figure as
+`best_val_accuracy`.
 """
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ def test_head_only_on_hymenoptera_reaches_92_percent(tmp_path, record_property):
 
 @pytest.mark.slow
 def test_from_scratch_stays_far_below(tmp_path, record_property):
-    events = cli_train(str(HYMENOPTERA), "--from-scratch", "--epochs", "3", home=tmp_path)
+    events = cli_train(str(HYMENOPTERA), "--from-scratch", "--epochs", "1", home=tmp_path)  # one: the suite's time
     started = events[0]
     assert started["path"] == "full network" and started["from_scratch"]
-    assert started["trainable_params"] == started["total_params"] and started["epochs"] == 3
+    assert started["trainable_params"] == started["total_params"] and started["epochs"] == 1
     assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] < 0.80
 
 

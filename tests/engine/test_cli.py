@@ -64,3 +64,25 @@ def test_runs_lists_what_was_trained(image_run, warm_home):
     listed = {r["id"]: r for r in map(json.loads, out.stdout.splitlines())}
     assert listed[image_run.id]["state"] == "finished"
     assert listed[image_run.id]["accuracy"] == image_run.metrics()["accuracy"]
+
+
+def test_train_has_a_flag_for_every_setting_of_a_run():
+    """The flags come from RunConfig's fields: parsing nothing but DATA gives the defaults, and each field's
+    flag reaches its field (a new field needs no second copy in the CLI)."""
+    from tl_core.cli import _config_from
+    from tl_core.config import RunConfig, field_choices
+
+    parse = lambda *flags: _config_from(_parser().parse_args(["train", "photos", *flags]))  # noqa: E731
+    assert parse() == RunConfig(data="photos")
+    assert parse("--model", "resnet18", "--epochs", "4", "--lr", "3e-4", "--batch-size", "8", "--val-split", "0.3",
+                 "--seed", "7", "--augment", "strong", "--early-stop", "2", "--time-limit", "60", "--device", "cpu",
+                 "--text-column", "review", "--label-column", "1", "--label-name", "0=negative", "--name", "n") == \
+        RunConfig(data="photos", model="resnet18", epochs=4, lr=3e-4, batch_size=8, val_split=0.3, seed=7,
+                  augment="strong", early_stop=2, time_limit_s=60.0, device="cpu", text_column="review",
+                  label_column="1", label_names={"0": "negative"}, name="n")
+    assert parse("--from-scratch") == RunConfig(data="photos", from_scratch=True)
+    assert field_choices("augment") == ("none", "light", "strong")
+    out = _cli("train", "photos", "--from-scratch", "--unfreeze", "2")
+    assert out.returncode == 2 and "not allowed with argument --from-scratch" in out.stderr
+    out = _cli("train", "photos", "--augment", "heavy")
+    assert out.returncode == 2 and "invalid choice: 'heavy'" in out.stderr

@@ -6,7 +6,7 @@ import timm
 import torch
 from torch import nn
 
-from tl_core.config import ALL
+from tl_core.config import ALL, RunConfig, what_trains
 from tl_core.freeze import apply_plan, keep_batchnorm_frozen, plan_for
 from tl_core.models.image import wrap_timm
 
@@ -93,3 +93,23 @@ def test_frozen_batchnorm_stays_in_eval_mode_and_keeps_its_statistics():
     after = model.state_dict()
     for name, value in before.items():
         assert torch.equal(after[name], value), name
+
+
+@pytest.mark.parametrize("spelling", [dict(unfreeze=0), dict(unfreeze=ALL), dict(unfreeze=2)],
+                         ids=["as the Train page wrote it", "as the comparison wrote it", "with a count"])
+def test_from_scratch_is_one_run_whichever_way_it_is_spelled(backbone, spelling):
+    config = RunConfig(data="x", from_scratch=True, **spelling)
+    assert config == RunConfig(data="x", from_scratch=True) and config.unfreeze == ALL
+    plan = plan_for(backbone, config.unfreeze, config.from_scratch)
+    assert (plan.unfreeze, plan.first_trainable) == (backbone.num_blocks, 0) and plan.trainable == plan.total
+    assert plan == plan_for(backbone, spelling["unfreeze"], from_scratch=True)
+
+
+def test_every_choice_is_said_by_one_function():
+    """The slider, run labels, the model card and the comparison's arm titles all take their words here."""
+    assert [what_trains(n, blocks=3) for n in (0, 1, 2, 3, 4, ALL)] == [
+        "only the new head", "the last block", "the last 2 blocks", "all blocks", "all blocks", "all blocks"]
+    assert what_trains(0, from_scratch=True) == what_trains(ALL, from_scratch=True) == "everything, from scratch"
+    assert [what_trains(n, short=True) for n in (0, 1, 2, ALL, None)] == [
+        "head only", "last block", "last 2 blocks", "all blocks", "last blocks"]
+    assert what_trains(ALL, from_scratch=True, short=True) == "from scratch"

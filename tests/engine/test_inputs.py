@@ -1,6 +1,8 @@
 """Examples to tensors: images decoded once (and read back from the cache), views, normalisation, tokens."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -38,7 +40,7 @@ def test_the_cache_key_follows_the_files_and_the_preprocessing(examples, lite0_i
     config = lite0_imagenet.preprocess
     key = decode_images(examples, config).key
     assert decode_images(examples[:5], config).key != key
-    assert decode_images(examples, {**config, "crop_pct": 1.0}).key != key
+    assert decode_images(examples, dataclasses.replace(config, crop_pct=1.0)).key != key
 
 
 def test_an_unreadable_image_is_reported_and_the_rest_decoded(examples, lite0_imagenet, workspace, tmp_path):
@@ -86,7 +88,7 @@ def test_normalize_uses_the_models_mean_and_std(lite0_imagenet):
     config = lite0_imagenet.preprocess
     images = torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)
     out = normalize(images, config)
-    expected = (1 - torch.tensor(config["mean"])) / torch.tensor(config["std"])
+    expected = (1 - torch.tensor(config.mean)) / torch.tensor(config.std)
     torch.testing.assert_close(out[0, :, 0, 0], expected)
     assert out.is_contiguous(memory_format=torch.channels_last)
 

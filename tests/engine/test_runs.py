@@ -147,3 +147,94 @@ def test_a_finished_run_stays_finished(workspace):
     run = create_run(RunConfig(data="anything"))
     write_json(run.dir / "status.json", {"state": "finished", "pid": 999999, "heartbeat": 0, "created": 0})
     assert run.state == "finished"
+
+
+# ---------------------------------------------------------------- what a run answers about itself
+
+def test_a_run_names_its_files_once(workspace):
+    from tl_core import run_files
+
+    run = create_run(RunConfig(data="anything"))
+    assert sorted(p.name for p in run.dir.iterdir()) == sorted([run_files.CONFIG, run_files.STATUS])
+    assert (run.model_file.name, run.description_file.name) == (run_files.WEIGHTS, run_files.DESCRIPTION)
+    assert (run.stop_file.name, run.log_file.name) == (run_files.STOP, run_files.LOG)
+    assert run.export_folder == run.dir / run_files.EXPORTS / f"transferlab-{run.id}"
+    assert not run.has_model() and run.stop_requested_at is None
+
+
+def test_a_run_knows_its_kind_from_its_model_else_its_settings_else_its_data(workspace):
+    assert create_run(RunConfig(data="photos")).kind == "image"
+    assert create_run(RunConfig(data="reviews.TSV")).kind == "text"
+    assert create_run(RunConfig(data="photos", extra={"kind": "text"})).kind == "text"
+    trained = create_run(RunConfig(data="reviews.csv"))
+    write_json(trained.description_file, {"kind": "image"})
+    assert trained.kind == "image"
+    (trained.dir / "config.json").write_text("{damaged")
+    assert trained.kind == "image"  # the model's own record still answers
+
+
+def _running_sleeper(run: Run) -> subprocess.Popen:
+    """A 'worker' that never stops by itself, in its own process group as real workers are."""
+    worker = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    write_json(run.dir / "status.json", {"state": "running", "pid": worker.pid, "heartbeat": time.time(),
+                                         "created": time.time()})
+    return worker
+
+
+def test_stop_is_enforced_by_killing_a_worker_that_outlives_the_grace_period(workspace):
+    from tl_core.runs import STOP_GRACE_S
+
+    run = create_run(RunConfig(data="anything"))
+    worker = _running_sleeper(run)
+    try:
+        assert not run.enforce_stop()  # nobody asked
+        run.request_stop()
+        assert run.stop_requested() and time.time() - run.stop_requested_at < 5
+        assert not run.enforce_stop() and worker.poll() is None  # within the grace period: it may still save
+        past = time.time() - STOP_GRACE_S - 1
+        os.utime(run.stop_file, (past, past))
+        assert run.enforce_stop()
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+def test_a_run_that_ended_is_never_killed_for_its_stop(workspace):
+    run = create_run(RunConfig(data="anything"))
+    run.request_stop()
+    past = time.time() - 60
+    os.utime(run.stop_file, (past, past))
+    write_json(run.dir / "status.json", {"state": "cancelled", "pid": os.getpid(), "created": 0})
+    assert not run.enforce_stop()
+
+
+def test_prepare_key_holds_what_preparing_ahead_depends_on():
+    from tl_core.standby import prepare_key
+
+    base = RunConfig(data="photos", seed=1)
+    assert prepare_key(base) == prepare_key(RunConfig(data="photos", seed=1, epochs=9, unfreeze=2, lr=0.1))
+    assert prepare_key(base) != prepare_key(RunConfig(data="photos", seed=2))
+    assert prepare_key(base) != prepare_key(RunConfig(data="photos", seed=1, label_names={"a": "b"}))
+    assert prepare_key(RunConfig(data="photos", from_scratch=True)) is None  # nothing frozen to prepare
+
+
+def test_the_warm_worker_is_neither_started_nor_asked_to_prepare_beside_a_training_run(workspace, monkeypatch):
+    import tl_core.runs as runs
+
+    asked = []
+    monkeypatch.setattr(runs, "ensure_standby", lambda: asked.append("standby"))
+    monkeypatch.setattr(runs, "request_prepare", lambda config: asked.append(config.data))
+    runs.keep_warm()
+    assert runs.prepare_ahead(RunConfig(data="photos"))
+    assert asked == ["standby", "photos"]
+
+    training = create_run(RunConfig(data="anything"))
+    worker = _running_sleeper(training)
+    try:
+        runs.keep_warm()
+        assert not runs.prepare_ahead(RunConfig(data="photos"))
+        assert asked == ["standby", "photos"]
+    finally:
+        worker.kill()
+        worker.wait()

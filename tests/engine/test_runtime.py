@@ -8,7 +8,7 @@ from tl_core import runtime as runtime_module
 from tl_core.device import Runtime
 from tl_core.inputs import Normalized
 from tl_core.runtime import run_frozen
-from tl_core.tasks import FeatureExtractor
+from tl_core.features import FeatureExtractor
 
 FLOAT32_CPU = Runtime(torch.device("cpu"), None)
 
@@ -35,14 +35,16 @@ def test_onnx_runtime_matches_torch_float32(features_of, val_photos, workspace, 
 
 
 def test_a_model_the_exporter_cannot_trace_still_runs_through_torch(features_of, val_photos, workspace,
-                                                                     monkeypatch):
+                                                                     monkeypatch, caplog):
     def fail(*args, **kwargs):
         raise RuntimeError("unsupported operator")
 
     monkeypatch.setattr(torch.onnx, "export", fail)
     images = val_photos[0][:16]
-    got = features_of(images, "untraceable")
+    with caplog.at_level("WARNING", logger="tl_core.runtime"):
+        got = features_of(images, "untraceable")
     assert not list((workspace / "cache" / "onnx").glob("untraceable*"))
+    assert "RuntimeError: unsupported operator" in caplog.text  # the reason is logged, not swallowed
     torch.testing.assert_close(got, features_of(images, None))
 
 

@@ -12,6 +12,7 @@ from tl_core.device import Runtime
 from tl_core.freeze import apply_plan
 from tl_core.inputs import decode_images, normalize, tokenize
 from tl_core.models import load_model
+from tl_core.task import TrainingPath
 from tl_core.tasks import build_task
 
 FLOAT32_CPU = Runtime(torch.device("cpu"), None)
@@ -29,7 +30,7 @@ def _task(data, unfreeze: int, kind: str, **settings):
     return task, backbone, dataset, train_idx, val_idx
 
 
-@pytest.mark.parametrize("unfreeze, path", [(0, "cached features"), (2, "cached prefix")])
+@pytest.mark.parametrize("unfreeze, path", [(0, TrainingPath.CACHED_FEATURES), (2, TrainingPath.CACHED_PREFIX)])
 def test_image_fast_paths_match_a_full_forward(unfreeze, path, image_subset, warm_workspace):
     task, backbone, dataset, train_idx, val_idx = _task(image_subset, unfreeze, "image")
     assert task.path == path
@@ -53,7 +54,7 @@ def test_text_cached_features_match_a_full_forward(yelp_subset, workspace):
     """In a fresh workspace: the shared one may hold features a bfloat16 run cached (the cache key does
     not record the precision), which differ from float32 by ~2e-3."""
     task, backbone, dataset, _, val_idx = _task(yelp_subset, 0, "text")
-    assert task.path == "cached features"
+    assert task.path == TrainingPath.CACHED_FEATURES
     tokens = tokenize([dataset.examples[i].text for i in val_idx], backbone.tokenizer, 128)  # padded as one batch
     with torch.no_grad():
         fast = task.forward(task.val_inputs, False)
@@ -63,7 +64,7 @@ def test_text_cached_features_match_a_full_forward(yelp_subset, workspace):
 
 def test_full_network_path_is_the_model_itself(image_subset, warm_workspace):
     task, backbone, dataset, _, val_idx = _task(image_subset, -1, "image")
-    assert task.path == "full network" and task.module is backbone.model
+    assert task.path == TrainingPath.FULL_NETWORK and task.module is backbone.model
     assert all(p.requires_grad for p in task.module.parameters())
     with torch.no_grad():
         torch.testing.assert_close(task.forward((task.val_inputs[0][:4],), False),
@@ -74,3 +75,10 @@ def test_automatic_batch_size_is_16_to_fine_tune_text_and_32_otherwise(yelp_subs
     assert _task(yelp_subset, -1, "text")[0].batch_size == 16
     assert _task(yelp_subset, 0, "text")[0].batch_size == 32
     assert _task(yelp_subset, -1, "text", batch_size=8)[0].batch_size == 8  # a person's choice wins
+
+
+def test_the_started_event_names_the_path_as_before(image_subset, warm_workspace):
+    """Run folders and pages read the plain words; the typed name must not change them."""
+    task = _task(image_subset, 0, "image")[0]
+    assert task.describe()["path"] == "cached features" and type(task.describe()["path"]) is str
+    assert [p.value for p in TrainingPath] == ["cached features", "cached prefix", "full network"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tl_core.config import RunConfig
-from tl_core.tasks import DEFAULTS
+from tl_core.defaults import DEFAULTS
 from tl_core.trainer import TrainingFailed, train
 from tl_core.workspace import load_tensors
 
@@ -228,7 +228,7 @@ def test_text_runs_report_the_same_way(yelp_subset, warm_workspace, every_step):
 def test_prepare_leaves_a_head_only_run_nothing_to_compute_but_the_head(image_subset, workspace, monkeypatch):
     """What the app asks its warm worker for while the person reads the Train page."""
     import tl_core.inputs
-    import tl_core.tasks
+    import tl_core.features
     from tl_core.trainer import prepare
 
     config = RunConfig(data=str(image_subset), epochs=2, seed=3)
@@ -237,7 +237,7 @@ def test_prepare_leaves_a_head_only_run_nothing_to_compute_but_the_head(image_su
     def no_work(*args, **kwargs):
         raise AssertionError("prepare should have left this in the cache")
 
-    monkeypatch.setattr(tl_core.tasks, "run_frozen", no_work)
+    monkeypatch.setattr(tl_core.features, "run_frozen", no_work)
     monkeypatch.setattr(tl_core.inputs, "read_image", no_work)
     assert train(config).status == "finished"
 

@@ -66,11 +66,8 @@ def imagenet_lite0():
 
 
 @pytest.fixture(scope="session")
-def yelp_run(transferlab_home, yelp_subset):
+def yelp_run(transferlab_home, yelp_subset, train_run):
     """A finished head-only MiniLM run on the Yelp subset, trained in-process the way a worker trains."""
     from tl_core.config import RunConfig
-    from tl_core.runs import create_run, run_worker
 
-    run = create_run(RunConfig(data=str(yelp_subset), name="yelp head only"))
-    assert run_worker(run.dir) == 0, (run.dir / "events.jsonl").read_text()
-    return run
+    return train_run(transferlab_home, RunConfig(data=str(yelp_subset), name="yelp head only"))

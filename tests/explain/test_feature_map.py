@@ -34,7 +34,8 @@ def test_a_head_only_run_has_no_after_map(yelp_run):
 
 
 def test_a_fine_tuned_run_maps_its_own_features_after(yelp_subset, tmp_path):
-    from tl_core.runs import create_run, run_worker
+    from tl_core.runs import create_run
+    from tl_core.worker import run_worker
 
     small = tmp_path / "yelp100.txt"
     small.write_text("\n".join(yelp_subset.read_text().splitlines()[:100]) + "\n")

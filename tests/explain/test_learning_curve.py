@@ -18,12 +18,12 @@ def test_ants_bees_curve_is_monotone_ish_and_fast_once_cached(hymenoptera, monke
     assert curve[1.0] >= curve[0.1] - 0.03, curve                        # measured 0.93 at 10 %, 0.93 at 100 %
     assert min(p["val_accuracy"] for p in points) > 0.8
 
-    import tl_core.tasks
+    import tl_core.features
 
     def no_forward(*args, **kwargs):
         raise AssertionError("the frozen network ran again: features were not cached")
 
-    monkeypatch.setattr(tl_core.tasks, "run_frozen", no_forward)
+    monkeypatch.setattr(tl_core.features, "run_frozen", no_forward)
     started = time.time()
     again = learning_curve(hymenoptera)
     assert time.time() - started < 30                                    # ~8 s on a busy 2-core machine

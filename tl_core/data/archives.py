@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -22,19 +21,19 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, Valu
                RuntimeError, struct.error, zlib.error, KeyError, IndexError)
 
 
-def load_image_zip(source: Path | bytes, extract_to: Path | None = None) -> Dataset:
+def load_image_zip(source: Path | bytes, extract_to: Path) -> Dataset:
     """Unpack a zip of class folders (at its root, under one top folder, or in train/ and val/) and read it.
 
     The limits are checked on the central directory before anything is written, and again on the bytes
-    actually written, since a hostile zip can lie about sizes. With no extract_to, a new temporary
-    folder is used and kept: the returned examples point into it.
+    actually written, since a hostile zip can lie about sizes. The returned examples point into
+    `extract_to`, so the caller owns that folder and decides when it goes (see `sources.unpacked_zip`).
     """
     with _open_archive(source) as archive:
         members = [m for m in archive.infolist() if not m.is_dir() and not is_ignored(m.filename)]
         if not members:
             raise DataError("The zip file is empty; put one folder of pictures per class in it and zip it again.")
         _check_declared_size(members)
-        target = Path(extract_to) if extract_to else Path(tempfile.mkdtemp(prefix="transferlab-zip-"))
+        target = Path(extract_to)
         target.mkdir(parents=True, exist_ok=True)
         skipped, notes = _extract(archive, members, target)
     found = scan_image_folder(target)

@@ -7,6 +7,7 @@ Every image a user hands us passes through here, so the checks sit in one place:
 from __future__ import annotations
 
 import io
+import logging
 import re
 import warnings
 from contextlib import contextmanager
@@ -16,6 +17,9 @@ from typing import IO, Iterator
 from PIL import Image, ImageOps
 
 from .examples import DataError
+from .names import unsupported_reason
+
+log = logging.getLogger(__name__)
 
 MAX_PIXELS = 80_000_000  # camera photos are 12-50 MP; 80 MP of RGB still decodes in ~240 MB
 MAX_SHORT_SIDE = 1024  # models look at 224-518 px; keeping more only costs memory and time
@@ -53,6 +57,28 @@ def check_image(source: Path | bytes) -> None:
             raise ImageError(_damaged(error)) from None
 
 
+def undecodable_pictures(paths: list[Path]) -> list[tuple[Path, str]]:
+    """(path, reason) for pictures that pass the quick check a data report makes but cannot be decoded.
+
+    A cut-off JPEG has a valid header, so the report would count it and only training would leave it out.
+    Decoding each new upload once (JPEGs at 1/8 scale) finds it while the person can still be told.
+    Files the quick check refuses are not returned: the report lists those with their reasons.
+    """
+    found = []
+    for path in paths:
+        if unsupported_reason(path.name):
+            continue
+        try:
+            check_image(path)
+        except ImageError:
+            continue
+        try:
+            read_image(path, draft_size=64)
+        except ImageError as err:
+            found.append((path, err.reason))
+    return found
+
+
 def read_image(source: Path | bytes, *, draft_size: int | None = None) -> Image.Image:
     """Fully decode one picture to upright RGB, at most MAX_SHORT_SIDE on its short side.
 
@@ -68,8 +94,9 @@ def read_image(source: Path | bytes, *, draft_size: int | None = None) -> Image.
             raise ImageError(_damaged(error)) from None
         try:
             ImageOps.exif_transpose(im, in_place=True)
-        except Exception:  # a broken EXIF block should not cost the user the picture itself
-            pass
+        except Exception as error:  # a broken EXIF block should not cost the user the picture itself
+            log.warning("A picture's EXIF orientation could not be read (%s: %s); it is used as stored.",
+                        type(error).__name__, error)
         try:
             rgb = _to_rgb(im)
         except (ValueError, OSError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Hashable
 
 from .examples import DataError, Dataset, Example, Skipped, plural
@@ -29,6 +29,10 @@ class Report:
     skipped: list[Skipped]
     duplicates: list[tuple[str, str]]  # names of identical pairs: across classes first, then across splits
     summary: str = ""  # how the source became these examples: for a table, its lines and what became of each
+    # The split the counts were made on (indices into dataset.examples, sorted); empty when it failed. The
+    # report owns it, so what a person checked and what trains can never be two different splits.
+    train_idx: list[int] = field(default_factory=list, repr=False)
+    val_idx: list[int] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -37,26 +41,30 @@ class Report:
     def to_dict(self) -> dict:
         """Plain JSON types, for the run record and the UI."""
         data = asdict(self)
+        del data["train_idx"], data["val_idx"]  # thousands of numbers no person or UI reads
         data["duplicates"] = [list(pair) for pair in self.duplicates]
         data["ok"] = self.ok
         return data
 
 
 def make_report(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> Report:
-    """Check a dataset with the same split training will use, so the numbers shown are the ones trained on."""
+    """Check a dataset with the same split training will use, so the numbers shown are the ones trained on.
+
+    This is the one place that splits: training reads the split back from the report (`tl_core.open_run_data`).
+    """
     examples = dataset.examples
     counts = Counter(e.label for e in examples)
     counts = {label: counts[label] for label in dataset.classes}
     errors, warnings = _count_problems(counts)
     train_counts: dict[str, int] = {}
     val_counts: dict[str, int] = {}
-    in_val: set[int] = set()
+    train: list[int] = []
+    val: list[int] = []
     try:
         train, val = split(dataset, val_fraction, seed)
     except DataError as error:
         errors.append(str(error))
     else:
-        in_val = set(val)
         train_counts = _count(examples, train, dataset.classes)
         val_counts = _count(examples, val, dataset.classes)
         if any(e.split for e in examples):
@@ -64,7 +72,7 @@ def make_report(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> R
                        for c, n in train_counts.items() if n == 0]
             warnings += [f"Class '{c}' has no validation examples, so its accuracy cannot be measured; "
                          "add some to the validation folder." for c, n in val_counts.items() if n == 0]
-    duplicates, duplicate_warnings = _duplicates(examples, in_val)
+    duplicates, duplicate_warnings = _duplicates(examples, set(val))
     warnings += duplicate_warnings
     if dataset.skipped:
         thing = "row" if dataset.kind == "text" else "file"
@@ -72,7 +80,7 @@ def make_report(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> R
         warnings.append(f"{plural(len(dataset.skipped), thing)} {verb} skipped; the list says why for each.")
     warnings += dataset.notes
     return Report(dataset.kind, counts, train_counts, val_counts, errors, warnings,
-                  list(dataset.skipped), duplicates, dataset.summary)
+                  list(dataset.skipped), duplicates, dataset.summary, train, val)
 
 
 def _count_problems(counts: dict[str, int]) -> tuple[list[str], list[str]]:

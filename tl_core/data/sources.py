@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+from ..workspace import cache_dir, digest
 from .archives import load_image_zip
 from .examples import DataError, Dataset
 from .folders import load_image_folder
 from .tables import load_text_table
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+_UNPACKED = ".unpacked"  # marks a finished unpacking; dot-files are not read as examples
 
 
 def load_dataset(
@@ -17,7 +23,7 @@ def load_dataset(
 ) -> Dataset:
     """Read a folder of class folders, a .zip of one, or a .csv/.tsv/.txt table of texts and labels.
 
-    A zip is unpacked into a new temporary folder that is kept, since the examples point into it.
+    A zip is unpacked once into the workspace's cache (see `unpacked_zip`), since the examples point into it.
     """
     path = Path(source).expanduser()
     if not path.exists():
@@ -30,8 +36,35 @@ def load_dataset(
     if path.is_dir():
         return load_image_folder(path)
     if suffix == ".zip":
-        return load_image_zip(path)
+        return unpacked_zip(path)
     raise DataError(
         f"'{path.name}' is not a dataset TransferLab can read; use a folder with one sub-folder per class, "
         "a .zip of such a folder, or a .csv/.tsv/.txt table of texts and labels."
     )
+
+
+def unpacked_zip(path: Path) -> Dataset:
+    """The examples of a zip file, unpacked once per version of the file into the workspace's cache.
+
+    Later runs on the same zip read the unpacked folder, so they skip the unpacking and hit the decoded
+    and feature caches, which key on file paths. It is unpacked beside its place and renamed into it when
+    complete, so a crash or a second process unpacking the same zip never leaves half a folder behind.
+    """
+    stat = path.stat()
+    target = cache_dir("unzipped") / digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if (target / _UNPACKED).exists():
+        return load_image_folder(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        dataset = load_image_zip(path, extract_to=staging)
+        (staging / _UNPACKED).touch()
+        if target.exists() and not (target / _UNPACKED).exists():  # half unpacked before the marker existed
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.rename(staging, target)
+        except OSError:  # another process finished first: read its copy
+            return load_image_folder(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    moved = [replace(e, path=target / e.path.relative_to(staging)) for e in dataset.examples]
+    return replace(dataset, examples=moved)

@@ -20,7 +20,7 @@ import secrets
 import time
 
 from .. import events
-from ..config import ALL, RunConfig
+from ..config import ALL, RunConfig, what_trains
 
 SCRATCH, HEAD, BLOCKS = "scratch", "head", "blocks"
 ARMS = (HEAD, BLOCKS, SCRATCH)  # the order they train in: results within seconds first, the slow baseline last
@@ -29,14 +29,11 @@ EXPERIMENT_SECONDS = 60  # each run's time limit when the base sets none: from s
 
 
 def arm_title(arm: str, unfreeze: int | None = None) -> str:
-    """What the UI calls an arm: "From scratch", "Pretrained, head only", "Pretrained, last 2 blocks"."""
+    """What the UI calls an arm, in `what_trains`' short words: "From scratch", "Pretrained, head only",
+    "Pretrained, last 2 blocks"."""
     if arm == SCRATCH:
-        return "From scratch"
-    if arm == HEAD:
-        return "Pretrained, head only"
-    if unfreeze == ALL:
-        return "Pretrained, all blocks"
-    return f"Pretrained, last {unfreeze} block{'s' if unfreeze != 1 else ''}" if unfreeze else "Pretrained, last blocks"
+        return what_trains(ALL, from_scratch=True, short=True).capitalize()
+    return f"Pretrained, {what_trains(0 if arm == HEAD else unfreeze, short=True)}"
 
 
 def experiment_configs(base: RunConfig, unfreeze_n: int, experiment_id: str | None = None) -> list[RunConfig]:
@@ -55,7 +52,7 @@ def experiment_configs(base: RunConfig, unfreeze_n: int, experiment_id: str | No
     budget = dict(epochs=base.epochs or EXPERIMENT_EPOCHS, time_limit_s=base.time_limit_s or EXPERIMENT_SECONDS,
                   early_stop=0)
     starts = {HEAD: dict(from_scratch=False, unfreeze=0), BLOCKS: dict(from_scratch=False, unfreeze=unfreeze_n),
-              SCRATCH: dict(from_scratch=True, unfreeze=ALL)}
+              SCRATCH: dict(from_scratch=True)}  # RunConfig makes it unfreeze=ALL
     out = []
     for arm in ARMS:
         title = arm_title(arm, unfreeze_n)
@@ -111,7 +108,7 @@ def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) 
             return "No run has finished an epoch yet; the comparison appears after the first one."
         return f"From scratch reached {scratch.says()}; {waiting}."
     best = max(pretrained, key=lambda a: (round(a.best[0], 3), -a.best[1]))
-    label = "head only" if best is arms.get(HEAD) else _blocks_label(arms[BLOCKS].events, unfreeze_n)
+    label = what_trains(0, short=True) if best is arms.get(HEAD) else _blocks_label(arms[BLOCKS].events, unfreeze_n)
     first = f"The pretrained model ({label}) reached {best.says('in')}"
     if scratch is None or scratch.best is None:
         ending = "from scratch stopped without a result" if scratch is not None and scratch.failed \
@@ -173,7 +170,7 @@ def _blocks_label(evs: list[dict], unfreeze_n: int | None) -> str:
     """"last 2 blocks", from the argument or else from the run's own started event."""
     if unfreeze_n is None:
         unfreeze_n = next((e.get("unfreeze") for e in evs if e.get("event") == events.STARTED), None)
-    return arm_title(BLOCKS, unfreeze_n).removeprefix("Pretrained, ")
+    return what_trains(unfreeze_n, short=True)
 
 
 def _pct(value: float) -> str:

@@ -23,9 +23,11 @@ from pathlib import Path
 
 import torch
 
+from .. import run_files
 from ..config import RunConfig
 from ..device import pick_runtime
 from ..inputs import Normalized, decode_images, tokenize
+from ..rundata import RunData, open_run_data
 from ..workspace import digest
 from ._source import Source, Subject, subject
 
@@ -62,11 +64,14 @@ def feature_map(source: Source, inputs, labels: list, names: list[str] | None = 
     }
 
 
-def feature_map_before(config: RunConfig) -> dict:
-    """The map a run with these settings starts from: the pretrained network (random weights from scratch)."""
+def feature_map_before(config: RunConfig, data: RunData | None = None) -> dict:
+    """The map a run with these settings starts from: the pretrained network (random weights from scratch).
+
+    `data` is the run's data when the caller has it open already (`open_run_data(config)` otherwise)."""
     from ..models import load_model
 
-    dataset, val_idx = _validation(config)
+    data = data or open_run_data(config)
+    dataset, val_idx = data.dataset, data.val_idx
     torch.manual_seed(config.seed)  # from scratch: the same random start the run gets
     base = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
     start = "random" if config.from_scratch else "pretrained"
@@ -74,14 +79,14 @@ def feature_map_before(config: RunConfig) -> dict:
     return _map_for(base, dataset, val_idx, key, start)
 
 
-def feature_map_after(run) -> dict:
+def feature_map_after(run, data: RunData | None = None) -> dict:
     """The map of a finished run's own model, on the same validation examples."""
     from ..checkpoint import load_trained
 
     folder = _run_folder(run)
-    config = RunConfig.load(folder / "config.json")
-    dataset, val_idx = _validation(config)
-    weights = folder / "model.safetensors"
+    data = data or open_run_data(RunConfig.load(folder / run_files.CONFIG))
+    dataset, val_idx = data.dataset, data.val_idx
+    weights = folder / run_files.WEIGHTS
     if not weights.exists():
         raise ValueError(f"Run {folder.name} has no trained model yet; the 'after' map needs one.")
     stat = weights.stat()
@@ -95,9 +100,11 @@ def feature_maps_for_run(run) -> dict[str, dict | None]:
     "after" is None for a run that trained only the head: its network did not change, so neither did the map.
     """
     folder = _run_folder(run)
-    config = RunConfig.load(folder / "config.json")
+    config = RunConfig.load(folder / run_files.CONFIG)
     head_only = config.unfreeze == 0 and not config.from_scratch
-    return {"before": feature_map_before(config), "after": None if head_only else feature_map_after(folder)}
+    data = open_run_data(config)  # read once for both maps
+    return {"before": feature_map_before(config, data),
+            "after": None if head_only else feature_map_after(folder, data)}
 
 
 def describe_separation(separability_full: float, separability: float, chance: float, dimensions: int,
@@ -144,13 +151,13 @@ def nearest_centre_accuracy(points: torch.Tensor, labels: torch.Tensor) -> float
 
 def _features(s: Subject, inputs) -> torch.Tensor:
     """Pooled features through the engine's own frozen-forward paths."""
-    from ..tasks import FeatureExtractor, text_features
+    from ..features import FeatureExtractor, text_features
     from ..runtime import run_frozen
 
     runtime = pick_runtime("auto")
     b = s.backbone
     if s.kind == "text":
-        tokens = tokenize([str(t) for t in inputs], b.tokenizer, b.preprocess["max_length"])
+        tokens = tokenize([str(t) for t in inputs], b.tokenizer, b.preprocess.max_length)
         return text_features(b.model, tokens, tokens.mask.sum(1), runtime)
     images = s.image_batch(inputs)
     return run_frozen(Normalized(FeatureExtractor(b), b.preprocess), images, runtime, key=None)
@@ -159,7 +166,7 @@ def _features(s: Subject, inputs) -> torch.Tensor:
 def _cached_features(s: Subject, inputs, cache_key: str | None) -> torch.Tensor:
     if cache_key is None:
         return _features(s, inputs).float()
-    from ..tasks import cached_tensor
+    from ..features import cached_tensor
 
     return cached_tensor(digest(cache_key, "explain-features"), lambda: _features(s, inputs)).float()
 
@@ -189,16 +196,6 @@ def _verdict(separability: float, chance: float) -> str:
     return "separate" if gain >= SEPARATE else "partly" if gain >= PARTLY else "mixed"
 
 
-def _validation(config: RunConfig):
-    """The run's examples and validation indices, read as training reads them (a zip from its unpacked copy)."""
-    from ..data import split
-    from ..trainer import open_data
-
-    dataset = open_data(config)
-    _, val_idx = split(dataset, config.val_split, config.seed)
-    return dataset, val_idx
-
-
 def _map_for(source, dataset, val_idx: list[int], key: str | None, start: str) -> dict:
     s = subject(source)
     if dataset.kind == "text":
@@ -221,6 +218,6 @@ def _run_folder(run) -> Path:
     if isinstance(run, Run):
         return run.dir
     path = Path(run).expanduser()
-    if (path / "config.json").exists():
+    if (path / run_files.CONFIG).exists():
         return path
     return get_run(str(run)).dir

@@ -7,7 +7,7 @@ Each point trains only a new head on a stratified share of the training examples
 keeps its proportion), a few times with different random shares, always measured on the same
 validation examples. The frozen network runs once, through the engine's own cached-feature path
 (`tasks.build_task`, head only, no augmentation: each point measures the data, not augmented
-copies); every point after that is a logistic regression on cached features (`tasks.linear_probe`),
+copies); every point after that is a logistic regression on cached features (`probe.linear_probe`),
 a fraction of a second each. From-scratch points (`include_scratch=True`) train the whole network
 with the engine's loop on the same shares, within a short budget.
 
@@ -34,12 +34,12 @@ from torch import nn
 
 from .. import events
 from ..config import ALL, RunConfig
-from ..data import DataError, make_report, split
 from ..device import pick_runtime
 from ..freeze import apply_plan
 from ..models import load_model
-from ..tasks import build_task, linear_probe
-from ..trainer import open_data
+from ..probe import linear_probe
+from ..rundata import open_run_data
+from ..tasks import build_task
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 SEEDS = (0, 1, 2)
@@ -61,11 +61,8 @@ def learning_curve(data_path: str | Path, fractions: tuple[float, ...] = FRACTIO
         raise ValueError("Each fraction must be above 0 and at most 1, e.g. (0.1, 0.25, 0.5, 1.0).")
     config = RunConfig(data=str(data_path), model=model, augment="none", val_split=val_split, seed=split_seed,
                        device=device)
-    dataset = open_data(config)                                                     # as training reads it
-    report = make_report(dataset, val_split, split_seed)
-    if not report.ok:
-        raise DataError(" ".join(report.errors))
-    train_idx, val_idx = split(dataset, val_split, split_seed)
+    data = open_run_data(config)                                                    # as training reads it
+    dataset, train_idx, val_idx = data.dataset, data.train_idx, data.val_idx
     runtime = pick_runtime(device)
     backbone = load_model(model, dataset.kind, len(dataset.classes), pretrained=True)
     task = build_task(config, dataset, train_idx, val_idx, backbone, apply_plan(backbone, 0), runtime, events.ignore)
@@ -247,10 +244,10 @@ def _scratch_point(config: RunConfig, dataset, train_idx: list[int], val_idx: li
     """Best validation accuracy of a from-scratch run on these examples, through the engine's own loop."""
     from ..trainer import TrainingLoop
 
-    scratch = dataclasses.replace(config, from_scratch=True, unfreeze=ALL, epochs=epochs, augment="light", seed=seed)
+    scratch = dataclasses.replace(config, from_scratch=True, epochs=epochs, augment="light", seed=seed)
     torch.manual_seed(seed)
     backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=False)
-    plan = apply_plan(backbone, ALL, from_scratch=True)
+    plan = apply_plan(backbone, scratch.unfreeze, scratch.from_scratch)  # RunConfig made it all blocks
     task = build_task(scratch, dataset, train_idx, val_idx, backbone, plan, runtime, events.ignore)
     started = time.time()
     result = TrainingLoop(scratch, task, runtime, events.ignore, lambda: time.time() - started > seconds, None,

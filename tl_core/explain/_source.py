@@ -1,12 +1,11 @@
 """Whatever the caller holds (a Predictor, a trained model, a Backbone, a run or export) as one Backbone.
 
 The explain views only need the engine's model contract: the model itself, its pooled features,
-its preprocessing and its class names. Wrapping a trained model with the engine's own
-`wrap_timm` / `wrap_encoder` gives exactly that, so nothing here re-derives how features are pooled.
+its preprocessing and its class names. Wrapping a trained model with the engine's `models.wrap` (the wrapping
+`models.build` ends with) gives exactly that, so nothing here re-derives how features are pooled.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -14,6 +13,7 @@ from typing import Union
 import torch
 
 from ..checkpoint import Trained
+from ..models import wrap
 from ..models.backbone import Backbone
 from ..predictor import Predictor
 
@@ -64,35 +64,7 @@ def subject(source: Source) -> Subject:
         classes = [str(i) for i in range(out)] if out else []
         return Subject(source, classes)
     if isinstance(source, Trained):
-        return Subject(_wrap(source), list(source.classes))
+        return Subject(wrap(source.model, source.kind, source.arch, source.preprocess, source.tokenizer),
+                       list(source.classes))
     raise TypeError("Expected a Predictor, a trained model, a Backbone or a run/export path, "
                     f"not {type(source).__name__}.")
-
-
-_RECENT: "OrderedDict[int, Backbone]" = OrderedDict()  # the last few wraps: wrapping runs a check forward
-_KEEP = 4
-
-
-def _wrap(trained: Trained) -> Backbone:
-    """The engine's Backbone around a loaded model, reused while the same model is explained again."""
-    backbone = _RECENT.get(id(trained.model))
-    if backbone is None or backbone.model is not trained.model:
-        backbone = _RECENT[id(trained.model)] = _wrap_new(trained)
-        while len(_RECENT) > _KEEP:
-            _RECENT.popitem(last=False)
-    _RECENT.move_to_end(id(trained.model))
-    return backbone
-
-
-def _wrap_new(trained: Trained) -> Backbone:
-    if trained.kind == "image":
-        from ..models.image import wrap_timm
-
-        backbone = wrap_timm(trained.model, trained.arch)
-        backbone.preprocess = trained.preprocess  # the preprocessing the run trained with, not timm's guess
-        return backbone
-    from ..models.text import wrap_encoder
-
-    backbone = wrap_encoder(trained.model, trained.tokenizer, trained.arch)
-    backbone.preprocess = trained.preprocess
-    return backbone

@@ -37,7 +37,7 @@ def token_importance(source: Source, text: str, target_class: int | str | None =
     if s.kind != "text":
         raise ValueError("Token importance explains texts; for a picture model use gradcam.")
     model, tokenizer = s.backbone.model.eval(), s.backbone.tokenizer
-    tokens = tokenize([text], tokenizer, s.backbone.preprocess["max_length"])
+    tokens = tokenize([text], tokenizer, s.backbone.preprocess.max_length)
     ids, mask = tokens.ids.to(s.device), tokens.mask.to(s.device)                  # (1, T) each
     embedding = model.encoder.get_input_embeddings()
     with torch.no_grad():

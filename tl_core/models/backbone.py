@@ -1,11 +1,13 @@
 """The one contract every model in the zoo meets, image or text: ordered blocks, a new head, features."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch import nn
+
+from .preprocessing import Preprocessing
 
 
 @dataclass
@@ -30,10 +32,9 @@ class Backbone:
     blocks: list[Block]                    # input side first; the new head is not one of them
     head: nn.Module                        # the new classifier (always trains)
     features: Callable[..., torch.Tensor]  # inputs -> pooled features, the head's input
-    preprocess: dict                       # image: timm data config; text: {"max_length": n}
+    preprocess: Preprocessing              # image: timm's data config; text: max_length
     tokenizer: Any = None                  # text models only
     stages: list[tuple[int, nn.Module]] | None = None  # image: (block index, module) whose chain == forward_features
-    extra: dict = field(default_factory=dict)
 
     @property
     def num_blocks(self) -> int:

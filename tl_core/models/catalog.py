@@ -54,6 +54,7 @@ class ModelInfo:
 _IMAGENET = "1.3 million everyday photos in 1,000 categories (ImageNet)"
 _WEB_TEXT = "English books and web pages"
 
+# A data table, one row per model: the rows repeat one shape on purpose (duplicates lists them as a pair).
 CATALOG: tuple[ModelInfo, ...] = (
     ModelInfo("efficientnet_lite0", "image", "EfficientNet-Lite0", _IMAGENET, 4.7, 18, "fastest", "embedded",
               "efficientnet_lite0", "Small and quick; a great first choice on a laptop.", default=True),

@@ -1,6 +1,7 @@
 """Image backbones through timm: the embedded EfficientNet-Lite0, hub weights, or a local checkpoint."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -9,39 +10,48 @@ import torch
 from timm.models import group_parameters
 from torch import nn
 
+from ..workspace import load_tensors
+from . import PRETRAINED, Weights
 from .backbone import Backbone, Block
 from .catalog import ModelInfo, ModelUnavailable
+from .preprocessing import Preprocessing
+
+log = logging.getLogger(__name__)
 
 
-def load_image_model(info: ModelInfo | None, name: str, num_classes: int | None, pretrained: bool = True) -> Backbone:
-    """`num_classes=None` keeps the pretrained ImageNet classifier (used to check the weights are right)."""
-    if info is not None and info.source == "embedded":
-        model = _embedded_lite0(num_classes, pretrained)
+def build_image(info: ModelInfo | None, name: str, num_classes: int | None, weights: Weights) -> Backbone:
+    """`models.build` for pictures: create the timm model, load its weights, adapt the head, wrap it."""
+    saved = weights not in (PRETRAINED, None)
+    pretrained = weights == PRETRAINED
+    if saved:  # a run's own weights: the bare architecture, with its head already sized
+        model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+        model.load_state_dict(load_tensors(Path(weights)))
+    elif info is not None and info.source == "embedded":
+        model = _embedded_lite0(pretrained)
     elif info is not None:
         model = _from_hub(info, num_classes, pretrained)
     else:
         model = _from_local(name, num_classes, pretrained)
-    return wrap_timm(model, name)
+    if num_classes is not None and model.num_classes != num_classes:
+        model.reset_classifier(num_classes)  # the new head; timm sizes it at creation except for the embedded one
+    return wrap_timm(model, name, chain=not saved)
 
 
-def wrap_timm(model: nn.Module, name: str) -> Backbone:
+def wrap_timm(model: nn.Module, name: str, chain: bool = True) -> Backbone:
+    """The Backbone contract over a timm model. `chain=False` skips the forward pass that checks the prefix
+    cache's stages (training needs them; a reloaded or explained model does not)."""
     model.eval()
     blocks = _blocks(model)
-    preprocess = timm.data.resolve_model_data_config(model)
+    preprocess = Preprocessing.of_timm_model(model)
     return Backbone(
         kind="image", name=name, arch=model.pretrained_cfg.get("architecture", type(model).__name__), model=model,
         blocks=blocks, head=model.get_classifier(),
         features=lambda x: model.forward_head(model.forward_features(x), pre_logits=True),
-        preprocess=preprocess, stages=_stages(model, blocks, preprocess["input_size"]),
+        preprocess=preprocess, stages=_stages(model, blocks, preprocess.input_size) if chain else None,
     )
 
 
-def create_for_export(arch: str, num_classes: int) -> nn.Module:
-    """The bare architecture, for loading weights a run saved."""
-    return timm.create_model(arch, pretrained=False, num_classes=num_classes)
-
-
-def _embedded_lite0(num_classes: int, pretrained: bool) -> nn.Module:
+def _embedded_lite0(pretrained: bool) -> nn.Module:
     # The package's state dict uses the original EfficientNet-PyTorch names (_conv_stem, _blocks.0...);
     # they match timm's efficientnet_lite0 one to one in order and shape, so map them by position.
     model = timm.create_model("efficientnet_lite0", pretrained=False)
@@ -56,8 +66,6 @@ def _embedded_lite0(num_classes: int, pretrained: bool) -> nn.Module:
             assert tensor.shape == expected.shape, f"{theirs} -> {ours}: {tuple(tensor.shape)} vs {tuple(expected.shape)}"
             mapped[ours] = tensor
         model.load_state_dict(mapped)
-    if num_classes is not None:
-        model.reset_classifier(num_classes)
     return model
 
 
@@ -154,7 +162,9 @@ def _stages(model: nn.Module, blocks: list[Block], input_size: tuple) -> list[tu
         try:
             for _, unit in units:
                 got = unit(got)
-        except Exception:  # a unit that expects what the model's own forward adds in between (a ViT's tokens)
+        except Exception as err:  # a unit expecting what the model's own forward adds in between (a ViT's tokens)
+            log.info("%s trains without the prefix cache: its modules do not chain (%s: %s)",
+                     type(model).__name__, type(err).__name__, err)
             return None
     if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
         return None

@@ -6,8 +6,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..workspace import load_tensors
+from . import PRETRAINED, Weights
 from .backbone import Backbone, Block
 from .catalog import ModelInfo, ModelUnavailable
+from .preprocessing import Preprocessing
 
 MAX_LENGTH = 128  # tokens per text; review-sized texts fit, longer ones are cut
 
@@ -33,19 +36,25 @@ class TextClassifier(nn.Module):
         return self.classifier(self.features(input_ids, attention_mask))
 
 
-def load_text_model(info: ModelInfo | None, name: str, num_classes: int, pretrained: bool = True) -> Backbone:
+def build_text(info: ModelInfo | None, name: str, num_classes: int, weights: Weights,
+               tokenizer: Path | None = None) -> Backbone:
+    """`models.build` for texts: the encoder (pretrained, or random from its config), a new head, saved weights."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    source = _source(info, name)
+    saved = weights not in (PRETRAINED, None)
+    source = name if saved else _source(info, name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        encoder = (AutoModel.from_pretrained(source) if pretrained
+        words = AutoTokenizer.from_pretrained(tokenizer or source)
+        encoder = (AutoModel.from_pretrained(source) if weights == PRETRAINED
                    else AutoModel.from_config(AutoConfig.from_pretrained(source)))
     except OSError as err:
         if info is None:
             raise ModelUnavailable(f"Could not load a transformers model from {name}: {err}") from err
         raise ModelUnavailable(info.offline_message()) from err
-    return wrap_encoder(TextClassifier(encoder, num_classes), tokenizer, name)
+    model = TextClassifier(encoder, num_classes)
+    if saved:
+        model.load_state_dict(load_tensors(Path(weights)))
+    return wrap_encoder(model, words, name)
 
 
 def wrap_encoder(model: TextClassifier, tokenizer, name: str) -> Backbone:
@@ -53,7 +62,7 @@ def wrap_encoder(model: TextClassifier, tokenizer, name: str) -> Backbone:
     return Backbone(
         kind="text", name=name, arch=model.encoder.config.model_type, model=model, blocks=_blocks(model),
         head=model.classifier, features=model.features,
-        preprocess={"max_length": min(MAX_LENGTH, tokenizer.model_max_length)}, tokenizer=tokenizer,
+        preprocess=Preprocessing(max_length=min(MAX_LENGTH, tokenizer.model_max_length)), tokenizer=tokenizer,
     )
 
 

@@ -102,11 +102,11 @@ def test_the_shipped_layout_counts_what_the_built_model_trains(info):
     from torch import nn
 
     from tl_core.freeze import apply_plan, plan_for
-    from tl_core.models.image import load_image_model
+    from tl_core.models.image import build_image
     from tl_core.models.layout import layout_of
 
     classes = 3
-    built = (load_image_model(info, info.name, classes, pretrained=False) if info.kind == "image"
+    built = (build_image(info, info.name, classes, weights=None) if info.kind == "image"
              else load_model(info.name, info.kind, classes, pretrained=False))
     shipped = shipped_layout(info.name, info.kind, classes)
     assert shipped == layout_of(built), f"the catalogue's layout of {info.name} should be {layout_of(built)}"

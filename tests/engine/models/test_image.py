@@ -14,7 +14,7 @@ from ..conftest import IMAGENET_ANT, IMAGENET_BEE
 def test_embedded_lite0_keeps_the_imagenet_head(lite0_imagenet):
     assert lite0_imagenet.arch == "efficientnet_lite0"
     assert lite0_imagenet.head.out_features == 1000
-    assert lite0_imagenet.preprocess["input_size"] == (3, 224, 224)
+    assert lite0_imagenet.preprocess.input_size == (3, 224, 224)
 
 
 def test_embedded_lite0_recognises_ants_and_bees(imagenet_logits, val_photos):
@@ -53,7 +53,7 @@ def wrapped(request):
     torch.manual_seed(0)
     model = timm.create_model(request.param, pretrained=False, num_classes=2)
     backbone = wrap_timm(model, request.param)
-    x = torch.randn(1, *backbone.preprocess["input_size"])
+    x = torch.randn(1, *backbone.preprocess.input_size)
     return request.param, backbone, x
 
 
@@ -110,3 +110,16 @@ def test_stages_chain_to_forward_features(wrapped):
         for _, module in backbone.stages:
             chained = module(chained)
         torch.testing.assert_close(chained, model.forward_features(x), atol=1e-5, rtol=1e-4)
+
+
+def test_wrap_keeps_the_preprocessing_it_trained_with_and_skips_the_chain_check():
+    """What explain does with a model a caller loaded: the same contract, without the prefix cache's forward pass."""
+    from tl_core.models import wrap
+    from tl_core.models.preprocessing import Preprocessing
+
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=2)
+    trained_with = Preprocessing(input_size=(3, 96, 96), interpolation="bilinear", mean=(0.5,) * 3, std=(0.5,) * 3,
+                                 crop_pct=1.0, crop_mode="center")
+    backbone = wrap(model, "image", "test_resnet", trained_with)
+    assert backbone.model is model and backbone.preprocess == trained_with and backbone.stages is None
+    assert [b.param_names for b in backbone.blocks] == [b.param_names for b in wrap_timm(model, "test_resnet").blocks]

@@ -30,7 +30,7 @@ def test_minilm_blocks_are_embeddings_and_six_layers(minilm):
     assert minilm.kind == "text" and minilm.arch == "bert"
     _assert_contract(minilm, 6)
     assert minilm.blocks[-1].param_names[-2:] == ["encoder.pooler.dense.weight", "encoder.pooler.dense.bias"]
-    assert minilm.preprocess == {"max_length": 128}
+    assert minilm.preprocess.to_dict() == {"max_length": 128}
 
 
 def test_features_then_head_is_the_model(minilm):

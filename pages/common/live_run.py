@@ -1,0 +1,146 @@
+"""The Train step's live view of one run: waiting, getting ready, progress and curves, Stop, how it ended.
+
+Drawn as a fragment that refreshes every second while the run is live; everything it shows is read from
+the run folder (`tl_core.Run`), so leaving the page or reloading it loses nothing.
+"""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+import tl_core
+
+from . import charts, engine, frame
+from .frame import esc
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def panel(run_id: str, was_live: bool) -> None:
+    """The run as it is now. `was_live`: the page draws this as a fragment refreshing every second, so when the
+    run ends the whole page is drawn again, without the timer."""
+    run = engine.get_run(run_id)
+    if run is None:
+        frame.error(f"There is no run called {run_id}. Start a new one above.")
+        return
+    status, message = engine.attempt("reading the run's status", run.status)
+    if message:
+        frame.error(message)
+        return
+    run.enforce_stop()  # stage two of Stop: a worker still going after the grace period is killed
+    events = run.events()
+    state = status.get("state", "queued")
+    live = state in ("queued", "running")
+    started = next((e for e in events if e["event"] == "started"), None)
+    _before_training(run, status, events, started)
+    if started:
+        _training_on(started, status)
+    _progress(run_id, events, started, state, live)
+    if live:
+        _stop_button(run)
+    else:
+        _ending(run, state, status, events)
+    if was_live and not live:
+        st.rerun()  # the whole page again, without the timer
+
+
+def _before_training(run, status: dict, events: list[dict], started: dict | None) -> None:
+    """Waiting for the device, or getting ready: reading the data and passing it through the frozen layers."""
+    state = status.get("state", "queued")
+    if state == "queued":
+        ahead = status.get("position") or run.queue_position()
+        if ahead:
+            st.info(f"Waiting for its turn: {ahead} {'run is' if ahead == 1 else 'runs are'} ahead of this one "
+                    "(one run trains at a time).", icon=":material/hourglass_top:")
+        else:
+            st.info("Starting the training process…", icon=":material/hourglass_top:")
+    elif state == "running" and not started:
+        since = time.time() - (status.get("started") or time.time())
+        st.info(f"Getting ready ({duration(since)} so far): reading your data, loading the pre-trained model and "
+                "passing every example once through the frozen layers. This can take a minute; the curves "
+                "start when training does.", icon=":material/hourglass_top:")
+        preparing = [e for e in events if e["event"] == "preparing"]
+        if preparing and preparing[-1].get("total"):
+            last = preparing[-1]
+            st.progress(min(1.0, last["done"] / last["total"]),
+                        text=f"{esc(last['text'])}: {last['done']} of {last['total']}")
+
+
+def _training_on(started: dict, status: dict) -> None:
+    device = str(started.get("device") or status.get("device") or "?")
+    views = started.get("views_per_example", 1)
+    copies = f" (each seen {views} ways: mirrored or augmented copies)" if views > 1 else ""
+    st.markdown(f"**Training on:** {esc(device.split(',')[0])} · {started['trainable_params']:,} of "
+                f"{tl_core.plural(started['total_params'], 'parameter')} learn · "
+                f"{tl_core.plural(started['train_examples'], 'example')} for training{copies}, "
+                f"{started['val_examples']:,} for checking · {tl_core.plural(started['epochs'], 'epoch')}")
+
+
+def _progress(run_id: str, events: list[dict], started: dict | None, state: str, live: bool) -> None:
+    """The progress bar, the notes training left, and the curves so far."""
+    progress = [e for e in events if e["event"] == "progress"]
+    epochs_done = [e for e in events if e["event"] == "epoch"]
+    if live and progress:
+        last = progress[-1]
+        share = min(1.0, last["step"] / max(1, last["steps"]))
+        st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {started['epochs'] if started else '?'} · "
+                                f"about {duration(last['eta_s'])} left · "
+                                f"{tl_core.plural(round(last['samples_per_s']), 'example')} per second")
+    elif state == "finished":
+        st.progress(1.0, text="100% · done")
+    for note in (e for e in events if e["event"] == "note"):
+        st.info(esc(note.get("text", "")), icon=":material/info:")
+    if live or progress or epochs_done:
+        st.caption(f"Epochs finished: {len(epochs_done)}" + (f" of {started['epochs']}" if started else ""))
+        st.plotly_chart(charts.curves(events, run_id), key=f"curves_{run_id}", config=charts.CONFIG)
+        if charts.curves_note(events):
+            st.caption(charts.curves_note(events))
+
+
+def _stop_button(run) -> None:
+    if run.stop_requested():
+        st.warning("Stopping… the best model so far is being saved.", icon=":material/stop_circle:")
+    else:
+        st.button("Stop training", icon=":material/stop:", key=f"stop_{run.id}", on_click=run.request_stop,
+                  help="Stops after the current step and keeps the best model so far.")
+
+
+def _ending(run, state: str, status: dict, events: list[dict]) -> None:
+    """How the run ended, and where to go from there."""
+    if state == "finished":
+        ending = next((e for e in reversed(events) if e["event"] == "finished"), {})
+        accuracy = ending.get("best_val_accuracy") or status.get("best_val_accuracy") or 0
+        st.success(f"Training finished in {duration(ending.get('elapsed_s', 0))}. Best validation accuracy: "
+                   f"{accuracy:.0%} (epoch {ending.get('best_epoch', '?')}).", icon=":material/check_circle:")
+        results_buttons(run.id)
+    elif state == "cancelled":
+        if run.has_model():
+            st.info("Training was stopped. The best model so far was kept, so you can still look at its results.",
+                    icon=":material/stop_circle:")
+            results_buttons(run.id)
+        else:
+            st.info("Training was stopped before the first epoch finished, so there is no model to keep.",
+                    icon=":material/stop_circle:")
+    elif state == "failed":
+        reason = status.get("message") or next((e.get("reason") for e in reversed(events) if e["event"] == "failed"),
+                                               "Training failed.")
+        frame.error(f"Training failed: {reason}")
+    elif state == "interrupted":
+        if run.stop_requested():
+            st.info("Training was stopped.", icon=":material/stop_circle:")
+        else:
+            frame.error(status.get("message") or "Training was interrupted. Start it again.")
+
+
+def results_buttons(run_id: str) -> None:
+    with st.container(horizontal=True):
+        if st.button("See the results", type="primary", icon=":material/insights:", key=f"to_results_{run_id}"):
+            frame.go("results", run=run_id)
+        if st.button("Try the model", icon=":material/science:", key=f"to_try_{run_id}"):
+            frame.go("try", run=run_id)

@@ -1,0 +1,95 @@
+"""How a run is shown on every step: its label in pickers, its name, state, project and data, and the picker.
+
+Only wording: what a run is and how it went comes from `tl_core.Run` (read through `engine`).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+import tl_core
+
+from . import engine
+from . import project as projects
+
+STATES = {"queued": "waiting", "running": "training", "finished": "finished", "failed": "failed",
+          "cancelled": "stopped", "interrupted": "interrupted"}
+
+
+def what_trained(config) -> str:
+    """The fine-tuning choice of a run, in words."""
+    return "?" if config is None else tl_core.what_trains(config.unfreeze, config.from_scratch)
+
+
+def run_label(run) -> str:
+    """How a run is named in pickers: its name or start time, what trained, its accuracy once known, its state
+    unless it finished, and the project (or, for a run started from the command line, the data) it learned from."""
+    config = engine.run_config(run)
+    metrics = run.metrics() or {}
+    accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
+    state = run_state(run)
+    unfinished = "" if state == "finished" else f" · {state}"
+    project = run_project(run)
+    source = projects.name(project) if project else data_name(config)
+    return f"{run_name(run, config)} · {what_trained(config)}{accuracy}{unfinished} · {source}"
+
+
+def run_name(run, config) -> str:
+    """The name a person gave the run, else when it started."""
+    if config and config.name:
+        return config.name
+    return time.strftime("Run of %d %b %H:%M:%S", time.localtime(run.created() or 0))
+
+
+def run_state(run) -> str:
+    """The run's state in words; a run whose Stop ended it before it could say so is "stopped" too."""
+    state = (run.status() or {}).get("state", "?")
+    if state == "interrupted" and run.stop_requested():
+        return "stopped"
+    return STATES.get(state, state)
+
+
+def run_project(run) -> dict | None:
+    """The project a run was started from on the Train step; None for a run started from the command line."""
+    config = engine.run_config(run)
+    return projects.load((config.extra or {}).get("project")) if config else None
+
+
+def data_name(config) -> str:
+    """The data's name as a person knows it: an uploaded file's name, else the folder's."""
+    if config is None:
+        return "?"
+    path = Path(config.data)
+    if "projects" in path.parts:
+        return {"photos": "uploaded photos", "zip": "uploaded zip", "typed.tsv": "typed examples"}.get(
+            path.name, path.name)
+    return path.name
+
+
+def run_data(run) -> str:
+    """What a run learned from: the data's name and, once training started, its examples and classes."""
+    config = engine.run_config(run)
+    started = next((e for e in run.events() if e["event"] == "started"), None)
+    if not started:
+        return data_name(config)
+    examples = started["train_examples"] + started["val_examples"]
+    classes = len(started["classes"])
+    return f"{data_name(config)}: {tl_core.plural(examples, 'example')}, {tl_core.plural(classes, 'class', 'classes')}"
+
+
+def pick_run(page: str, label: str = "Which run?"):
+    """The run in the URL, else the newest one with a trained model; the person can choose another."""
+    runs = [r for r in engine.runs_safe() if r.has_model()]
+    if not runs:
+        return None
+    wanted = st.query_params.get("run")
+    ids = [r.id for r in runs]
+    index = ids.index(wanted) if wanted in ids else 0
+    labels = {r.id: run_label(r) for r in runs}
+    chosen = st.selectbox(label, ids, index=index, format_func=labels.get, key=f"{page}_run_{wanted}")
+    if chosen != wanted:
+        st.query_params["run"] = chosen
+        st.session_state["run_id"] = chosen
+    return next(r for r in runs if r.id == chosen)

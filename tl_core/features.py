@@ -1,0 +1,117 @@
+"""The frozen network's outputs, computed once and kept on disk: pooled features and prefix activations.
+
+The frozen pass is most of a head-only run's time, so a second run on the same data (another N,
+another learning rate, or Start after the warm worker prepared ahead) reads it back. Every entry is
+named by `feature_key`, for pictures and texts alike: which weights, which preprocessing, which
+inputs, which precision, which output.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from safetensors import SafetensorError
+from torch import nn
+
+from .device import Runtime
+from .inputs import Normalized, Tokens, Views, trim
+from .models.backbone import Backbone
+from .models.catalog import weights_identity
+from .runtime import run_frozen
+from .workspace import cache_dir, digest, load_tensors, save_tensors, touch_cache
+
+PREFIX_CACHE_BYTES = 4 * 1024**3   # beyond this, the prefix runs every step instead of being cached
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def model_key(backbone: Backbone) -> str:
+    """Names a model's weights; an ONNX graph exported from them serves every dataset."""
+    return digest(backbone.name, backbone.arch, weights_identity(backbone.name))
+
+
+def feature_key(backbone: Backbone, inputs: str, runtime: Runtime, *output: object) -> str:
+    """The one name of a cached frozen output.
+
+    `inputs` names the examples as the network saw them (decoded files and their views, or the texts);
+    the runtime's label is part of it because bfloat16 features are not float32 features.
+    """
+    return digest(model_key(backbone), backbone.preprocess.to_dict(), inputs, runtime.label, *output)
+
+
+def cached_tensor(key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """Frozen outputs on disk, so a second run on the same data (another N, another lr) skips the forward."""
+    path = cache_dir("frozen") / f"{key}.safetensors"
+    if path.exists():
+        touch_cache(path)
+        try:
+            return load_tensors(path)["x"]
+        except (OSError, SafetensorError):  # a damaged cache entry is computed again
+            pass
+    value = compute()
+    save_tensors(path, {"x": value}, durable=False)
+    return value
+
+
+class FeatureExtractor(nn.Module):
+    """The backbone up to the head's input, as one module an exporter can trace."""
+
+    def __init__(self, backbone: Backbone):
+        super().__init__()
+        self.model = backbone.model
+        self.fn = backbone.features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+def cached_image_features(backbone: Backbone, views: Views, views_key: str, runtime: Runtime,
+                          on_batch: Progress) -> torch.Tensor:
+    """Pooled features of every view (training views, then validation pictures)."""
+    return cached_tensor(feature_key(backbone, views_key, runtime, "features"), lambda: run_frozen(
+        Normalized(FeatureExtractor(backbone), backbone.preprocess), views, runtime,
+        key=digest(model_key(backbone), "uint8 features"), on_batch=on_batch))
+
+
+def cached_prefix(backbone: Backbone, first: int, views: Views, views_key: str, runtime: Runtime,
+                  on_batch: Progress) -> torch.Tensor:
+    """What the frozen blocks before block `first` output for every view."""
+    prefix = nn.Sequential(*[m for b, m in backbone.stages if b < first])
+    return cached_tensor(feature_key(backbone, views_key, runtime, "prefix", first), lambda: run_frozen(
+        Normalized(prefix, backbone.preprocess), views, runtime, key=digest(model_key(backbone), "uint8 prefix", first),
+        on_batch=on_batch))
+
+
+def prefix_fits_in_cache(backbone: Backbone, first: int, rows: int) -> bool:
+    """Whether the prefix activations of `rows` views stay under PREFIX_CACHE_BYTES."""
+    with torch.no_grad():
+        x = torch.zeros(1, *backbone.preprocess.input_size)
+        for b, module in backbone.stages:
+            if b >= first:
+                break
+            x = module(x)
+    return x.numel() * 4 * rows <= PREFIX_CACHE_BYTES
+
+
+def cached_text_features(backbone: Backbone, texts: list[str], tokens: Tokens, runtime: Runtime,
+                         on_batch: Progress) -> torch.Tensor:
+    """Pooled features of every text."""
+    return cached_tensor(feature_key(backbone, digest(texts), runtime, "features"), lambda: text_features(
+        backbone.model, tokens, tokens.mask.sum(1), runtime, on_batch=on_batch))
+
+
+@torch.no_grad()
+def text_features(model: nn.Module, tokens: Tokens, lengths: torch.Tensor, runtime: Runtime, batch_size: int = 64,
+                  on_batch: Progress = lambda done, total: None) -> torch.Tensor:
+    """Pooled features of every text, in batches of similar length (little padding to run through)."""
+    model.eval().to(runtime.device)
+    order = lengths.argsort()
+    out = torch.empty(len(order), model.classifier.in_features)
+    done = 0
+    for chunk in order.split(batch_size):
+        ids, mask = trim(tokens.ids[chunk], tokens.mask[chunk])
+        with torch.inference_mode(), runtime.autocast():
+            out[chunk] = model.features(ids.to(runtime.device), mask.to(runtime.device)).float().cpu()
+        done += len(chunk)
+        on_batch(done, len(order))
+    return out
