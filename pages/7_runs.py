@@ -39,6 +39,7 @@ def row(run, config) -> dict:
     owner = runview.run_project(run)
     return {
         "name": runview.run_name(run, config),
+        "continues": runview.continues(config).removeprefix("continues "),
         "project": projects.name(owner) if owner else "none (command line)",
         "data": runview.run_data(run),
         "status": runview.run_state(run),
@@ -56,8 +57,8 @@ def row(run, config) -> dict:
 # Columns worth a place only when they tell the listed runs apart; otherwise one caption says their value.
 SECONDARY = ("model", "epochs", "batch size", "learning rate", "augmentation")
 # Pixels: the columns every run has fit beside the sidebar on a 1400-pixel-wide window, with two of the others.
-WIDTHS = {"name": 160, "project": 150, "data": 170, "status": 75, "fine-tuned": 130, "model": 130, "epochs": 65,
-          "batch size": 80, "learning rate": 90, "augmentation": 95}
+WIDTHS = {"name": 160, "continues": 140, "project": 150, "data": 170, "status": 75, "fine-tuned": 130, "model": 130,
+          "epochs": 65, "batch size": 80, "learning rate": 90, "augmentation": 95}
 
 configs = {run.id: engine.run_config(run) for run in runs}
 readable = [run for run in runs if configs[run.id] is not None]
@@ -84,6 +85,8 @@ by_id = {run.id: run for run in shown}
 table = pd.DataFrame([row(run, configs[run.id]) for run in shown])
 if kind == "text":  # augmentation applies to pictures only
     table = table.drop(columns="augmentation")
+if not table["continues"].any():  # no run here keeps training another
+    table = table.drop(columns="continues")
 same = [c for c in SECONDARY if c in table and table[c].nunique() == 1]
 st.dataframe(table.drop(columns=same), hide_index=True, key=f"runs_table_{kind}", width="stretch",
              column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="%.0f%%", min_value=0,
@@ -104,8 +107,8 @@ else:
     picked = st.multiselect("Runs to overlay", with_curves, default=(own or with_curves)[:MOST_OVERLAID],
                             format_func=names.get, key=f"compare_runs_{kind}", placeholder="Choose runs to compare",
                             help="Your current project's runs are chosen first.")
-    series = {names[i]: [(e["epoch"], e["val_accuracy"]) for e in by_id[i].events() if e["event"] == "epoch"]
-              for i in picked}
+    # A run that keeps training another is drawn from epoch 1: the earlier run's epochs up to its model, then its own.
+    series = {names[i]: [(e["epoch"], e["val_accuracy"]) for e in runview.curve(by_id[i])] for i in picked}
     if series:
         st.plotly_chart(charts.compare(series), key=f"compare_chart_{kind}", config=charts.CONFIG)
 

@@ -12,7 +12,8 @@ from typing import Any
 from torch import nn
 
 from .config import RunConfig
-from .freeze import resolve_unfreeze
+from .data import DataError
+from .freeze import Plan, resolve_unfreeze
 from .models import build
 from .models.backbone import Backbone
 from .models.preprocessing import Preprocessing
@@ -64,3 +65,25 @@ def load_trained(folder: Path) -> Trained:
                      tokenizer=folder / TOKENIZER if text else None)
     preprocess = Preprocessing.from_dict(info["preprocess"])
     return Trained(kind, info["arch"], backbone.model, classes, preprocess, backbone.tokenizer)
+
+
+def load_earlier_weights(backbone: Backbone, folder: Path, classes: list[str], plan: Plan) -> None:
+    """Start a continuation (`resume.py`) from the model the run in `folder` kept, loaded into `backbone` as training
+    built it, with the same plan.
+
+    Loaded into the pretrained build rather than through `build(weights=...)`: the blocks the plan keeps frozen
+    were frozen in the earlier run too (BatchNorm statistics included), so they still are the pretrained weights
+    the frozen-output caches are named by (`features.model_key`), and a head-only or cached-prefix continuation
+    reads those caches as they are. Refused when the data's classes, the model or what trains differ from the
+    earlier run's: the weights would not fit, or the caches would no longer describe the frozen part.
+    """
+    info = read_json(Path(folder) / DESCRIPTION)
+    run = Path(folder).name
+    if info["classes"] != classes:
+        raise DataError(f"The data now holds the classes {', '.join(classes)}, but the model of run {run} learned "
+                        f"{', '.join(info['classes'])}. Start a new run on this data instead.")
+    if info["arch"] != backbone.arch or info.get("unfreeze") not in (None, plan.unfreeze) \
+            or info.get("from_scratch", False) != plan.from_scratch:
+        raise DataError(f"A continuation of run {run} must train the same model and the same blocks as it did "
+                        f"({info['arch']}, {info.get('unfreeze')} blocks). Start a new run to change them.")
+    backbone.model.load_state_dict(load_tensors(Path(folder) / WEIGHTS))

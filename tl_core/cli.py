@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import typing
 from pathlib import Path
 
-from .config import ALL, RunConfig
+from .cli_flags import add_config_flags, config_from
+from .config import RunConfig, field_help
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_models)
 
     p = sub.add_parser("train", help="fine-tune a model on DATA (a folder of class folders, a .zip, or a text table)")
-    _add_config_flags(p)
+    add_config_flags(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     p.set_defaults(func=_train)
 
@@ -52,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-onnx", action="store_true", help="skip the ONNX copy of an image model")
     p.set_defaults(func=_export)
 
+    p = sub.add_parser("rank", help="score every available model on a sample of DATA, then recommend one and N")
+    p.add_argument("data", help=field_help("data"))
+    for name in ("text_column", "label_column"):
+        p.add_argument(f"--{name.replace('_', '-')}", help=field_help(name))
+    p.add_argument("--sample", type=int, default=500, help="score at most this many examples (stratified)")
+    p.add_argument("--json", action="store_true", help="one JSON object per model, then the recommendation")
+    p.set_defaults(func=_rank)
+
     p = sub.add_parser("runs", help="list earlier runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_runs)
@@ -61,63 +68,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--standby", action="store_true", help="import first, then wait for a run to be handed over")
     p.set_defaults(func=_worker)
     return parser
-
-
-def _unfreeze(value: str) -> int:
-    if value.lower() == "all":
-        return ALL
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of blocks or 'all', not {value!r}") from None
-
-
-def _label_name(value: str) -> tuple[str, str]:
-    label, equals, name = value.partition("=")
-    if not equals or not label or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected LABEL=NAME, e.g. 0=negative, not {value!r}")
-    return label, name
-
-
-_PARSERS = {"unfreeze": _unfreeze}  # fields whose flag reads more than a plain int, float or string
-
-
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per RunConfig field, named, typed and explained by the field itself (its metadata), so a new
-    setting reaches `transferlab train` without a second copy here. A field without a default is positional."""
-    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
-    hints = typing.get_type_hints(RunConfig)
-    for f in _cli_fields():
-        about, kind = f.metadata, hints[f.name]
-        if "group" in about and about["group"] not in groups:
-            groups[about["group"]] = parser.add_mutually_exclusive_group()
-        where = groups.get(about.get("group"), parser)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            where.add_argument(f.name, help=about["help"])
-        elif kind is bool:
-            where.add_argument(_flag(f), action="store_true", help=about["help"])
-        elif typing.get_origin(kind) is dict:  # repeated LABEL=NAME pairs, made a dict by _config_from
-            where.add_argument(_flag(f), type=_label_name, action="append", default=[], metavar=about.get("metavar"),
-                               help=about["help"])
-        else:
-            where.add_argument(_flag(f), type=_PARSERS.get(f.name) or (kind if kind in (int, float) else None),
-                               default=f.default, choices=about.get("choices"), metavar=about.get("metavar"),
-                               help=about["help"])
-
-
-def _config_from(args: argparse.Namespace) -> RunConfig:
-    """The RunConfig `transferlab train` asked for: every field from its flag (repeated pairs made a dict)."""
-    values = {f.name: getattr(args, _flag(f).lstrip("-").replace("-", "_")) for f in _cli_fields()}
-    return RunConfig(**{k: dict(v) if isinstance(v, list) else v for k, v in values.items()})
-
-
-def _cli_fields() -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(RunConfig) if f.metadata.get("cli", True)]
-
-
-def _flag(f: dataclasses.Field) -> str:
-    """`--early-stop` for early_stop, or the flag the field's metadata names (`--label-name` for label_names)."""
-    return "--" + f.metadata.get("flag", f.name.replace("_", "-"))
 
 
 def _app(args) -> int:
@@ -148,7 +98,13 @@ def _train(args) -> int:
     from .runs import create_run
     from .worker import run_worker
 
-    config = _config_from(args)
+    from .data import DataError
+
+    try:
+        config = config_from(args)
+    except (DataError, FileNotFoundError) as err:
+        print(f"Cannot train: {err}", file=sys.stderr)
+        return 2
     run = create_run(config)
     code = run_worker(run.dir, echo=_print_json if args.json else _ProgressPrinter())
     ending = next((e for e in reversed(run.events()) if e["event"] in events.ENDINGS), None)
@@ -226,6 +182,26 @@ def _run_at(path: Path):
     from .runs import Run
 
     return Run(path.resolve())
+
+
+def _rank(args) -> int:
+    from .data import DataError
+    from .select import rank_models, recommend, sample_data
+
+    config = RunConfig(data=args.data, text_column=args.text_column, label_column=args.label_column)
+    try:
+        sample = sample_data(args.data, args.sample, config)
+    except (DataError, FileNotFoundError) as err:
+        print(f"Cannot rank: {err}", file=sys.stderr)
+        return 2
+    ranking = rank_models(sample)
+    for s in ranking:
+        print(json.dumps({"model": s.model, "score": round(s.score, 4), "seconds": round(s.seconds, 2)}) if args.json
+              else f"{s.model:24} {s.title:32} LogME {s.score:7.3f}  ({s.seconds:.1f}s)", flush=True)
+    best = recommend(sample, ranking)
+    print(json.dumps({"recommended": best.model, "unfreeze": best.unfreeze, "gap": round(best.gap, 4),
+                      "reason": best.reason}) if args.json else f"\nRecommended: {best.reason}")
+    return 0
 
 
 def _runs(args) -> int:

@@ -70,6 +70,9 @@ class RunConfig:
     label_names: dict[str, str] = field(default_factory=dict, metadata=_about(
         "train and show the class LABEL as NAME, e.g. 0=negative (repeatable); labels not named keep their own", flag="label-name", metavar="LABEL=NAME"))
     name: str = field(default="", metadata=_about("a label a person gives the run"))
+    resume_from: str = field(default="", metadata=_about(
+        "keep training run RUN: start from its best model with its data, split and settings, for --epochs more "
+        "epochs (default: as many as it had); other flags and DATA are not needed", flag="resume", metavar="RUN"))
     extra: dict = field(default_factory=dict, metadata=_about(
         "room for experiment tags (e.g. {'experiment': ...}); never read by the trainer", cli=False))
 

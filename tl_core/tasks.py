@@ -55,6 +55,13 @@ class TaskArgs:
         """Every example's class index."""
         return torch.tensor([self.dataset.classes.index(e.label) for e in self.dataset.examples])
 
+    @property
+    def fits_head_first(self) -> bool:
+        """Whether the new head is fitted on frozen features before more trains: not from scratch (nothing frozen
+        to fit on), and not for a continuation, whose head is already trained and whose trained blocks no longer
+        give the pretrained features those caches hold."""
+        return not self.plan.from_scratch and not self.config.resume_from
+
     def reporter(self, text: str) -> Callable[[int, int], None]:
         return lambda done, total: self.on_event(events.make(events.PREPARING, text=text, done=done, total=total))
 
@@ -143,8 +150,8 @@ def _image_features(args: TaskArgs, pictures: Pictures) -> tuple[torch.Tensor, t
 
 
 def _image_head_fit(args: TaskArgs, pictures: Pictures) -> dict:
-    """Pretrained runs that train more than the head fit it on frozen features first; from scratch, nothing to fit."""
-    if args.plan.from_scratch:
+    """Pretrained runs that train more than the head fit it on frozen features first (see `fits_head_first`)."""
+    if not args.fits_head_first:
         return {}
     train_feats, val_feats = _image_features(args, pictures)
     val_labels = pictures.labels[pictures.val_idx]
@@ -246,7 +253,7 @@ def text_cached_features(args: TaskArgs, texts: Texts) -> Task:
 def text_full_network(args: TaskArgs, texts: Texts) -> Task:
     model, train_idx, val_idx = args.backbone.model, args.train_idx, args.val_idx
     head_fit = {}
-    if not args.plan.from_scratch:
+    if args.fits_head_first:
         feats = _text_features(args, texts)
         head_fit = fit_head_first(args.backbone.head, (feats[train_idx], texts.labels[train_idx]),
                                   (feats[val_idx], texts.labels[val_idx]))

@@ -3,7 +3,8 @@
 What trains and on what depends on the plan (see `tasks.py`): a head on cached frozen features, the
 last blocks on cached prefix activations, or the whole network on augmented images. The loop below
 is the same for all of them: AdamW, warm-up then cosine decay, a lower learning rate for pretrained
-blocks than for the new head, the best epoch kept, a stop flag checked every step.
+blocks than for the new head, the best epoch kept, a stop flag checked every step. A continuation of an
+earlier run (`resume.py`) starts from that run's best model and numbers its epochs on from there.
 """
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ import torch
 import torch.nn.functional as F
 
 from . import events, run_files
+from .checkpoint import load_earlier_weights
 from .config import RunConfig
 from .data import DataError
 from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
+from .resume import earlier_run, first_epoch
 from .rundata import open_run_data
 from .tasks import Task, build_task
 from .workspace import trim_caches, write_json
@@ -86,7 +89,7 @@ def prepare(config: RunConfig, on_event: events.EventSink = events.ignore) -> No
     has only the new head left to train (under a second on the examples here). Runs that unfreeze
     blocks reuse the same decoded pictures and the features their linear probe starts from.
     """
-    _build(dataclasses.replace(config, unfreeze=0, from_scratch=False), on_event)
+    _build(dataclasses.replace(config, unfreeze=0, from_scratch=False, resume_from=""), on_event)
 
 
 def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime]:
@@ -98,6 +101,9 @@ def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime
     torch.manual_seed(config.seed)
     backbone = load_model(config.model, dataset.kind, len(dataset.classes), pretrained=not config.from_scratch)
     plan = apply_plan(backbone, config.unfreeze, config.from_scratch)
+    earlier = earlier_run(config)
+    if earlier is not None:  # a continuation starts from the earlier run's best model
+        load_earlier_weights(backbone, earlier.dir, dataset.classes, plan)
     return build_task(config, dataset, data.train_idx, data.val_idx, backbone, plan, runtime, on_event), runtime
 
 
@@ -132,6 +138,7 @@ class TrainingLoop:
     def __init__(self, config: RunConfig, task: Task, runtime, on_event, should_stop, run_dir, started: float):
         self.config, self.task, self.runtime = config, task, runtime
         self.emit, self.should_stop, self.run_dir, self.started = on_event, should_stop, run_dir, started
+        self.first_epoch = first_epoch(config)  # a continuation numbers its epochs on from the earlier run's best
 
     def run(self) -> TrainResult:
         task, config = self.task, self.config
@@ -145,7 +152,8 @@ class TrainingLoop:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(total_steps))
         scaler = torch.amp.GradScaler(enabled=self.runtime.dtype == torch.float16)
         self.emit(events.make(events.STARTED, **task.describe(), device=self.runtime.label,
-                              epochs=task.epochs, steps=total_steps, batch_size=batch_size))
+                              epochs=task.epochs, steps=total_steps, batch_size=batch_size,
+                              first_epoch=self.first_epoch, continues=config.resume_from or None))
         # A linear head on cached features is microseconds of work: bfloat16 and a second thread only add overhead.
         autocast = contextlib.nullcontext if task.lightweight else self.runtime.autocast
         threads = torch.get_num_threads()
@@ -161,7 +169,7 @@ class TrainingLoop:
         best = {"epoch": 0, "accuracy": -1.0, "state": None}
         step, since_better, last_progress = 0, 0, 0.0
         generator = torch.Generator().manual_seed(config.seed)
-        for epoch in range(1, task.epochs + 1):
+        for epoch in range(self.first_epoch, self.first_epoch + task.epochs):
             window_start, window_samples = time.time(), 0  # the rate counts training steps, not validation
             epoch_start = window_start
             model.train()
@@ -199,7 +207,7 @@ class TrainingLoop:
             self.emit(events.make(events.EPOCH, epoch=epoch, train_loss=sum(losses) / len(losses), val_loss=val_loss,
                                   val_accuracy=val_acc, lr=optimizer.param_groups[0]["lr"],
                                   elapsed_s=time.time() - self.started,
-                                  partial=step < epoch * total_steps // task.epochs))
+                                  partial=step < (epoch - self.first_epoch + 1) * total_steps // task.epochs))
             if val_acc > best["accuracy"]:
                 best = {"epoch": epoch, "accuracy": val_acc, "state": _snapshot(model), "probs": probs}
                 since_better = 0

@@ -40,8 +40,12 @@ def counts(report) -> go.Figure:
     return _layout(fig, 320)
 
 
-def curves(events: list[dict], revision: str) -> go.Figure:
+def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Figure:
     """Loss and validation accuracy as training goes; the thin line moves within an epoch.
+
+    A run that keeps training an earlier one numbers its epochs on (the `started` event's `first_epoch`);
+    `earlier` are the earlier run's epochs up to the model it started from, drawn first so the lines run on as one
+    curve, with a dotted line where this run took over.
 
     When the new head was fitted on frozen features before fine-tuning (the `started` event's `head_fit`),
     that phase is a shaded band ending at epoch 0, where the per-epoch lines start from the fitted head's
@@ -51,15 +55,16 @@ def curves(events: list[dict], revision: str) -> go.Figure:
     epochs = started.get("epochs") or 0
     steps = started.get("steps") or 0
     per_epoch = steps / epochs if epochs and steps else None
+    before = started.get("first_epoch", earlier[-1]["epoch"] + 1 if earlier else 1) - 1  # epochs trained before it
     progress = [e for e in events if e["event"] == "progress"]
-    finished_epochs = [e for e in events if e["event"] == "epoch"]
+    finished_epochs = list(earlier) + [e for e in events if e["event"] == "epoch"]
     head_fit = started.get("head_fit")
     if head_fit:
         finished_epochs = [{"epoch": 0, **head_fit}] + finished_epochs
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss: lower is better", "Validation accuracy: higher is better"))
     if per_epoch and progress:
-        fig.add_scatter(x=[e["step"] / per_epoch for e in progress], y=[e["loss"] for e in progress],
+        fig.add_scatter(x=[before + e["step"] / per_epoch for e in progress], y=[e["loss"] for e in progress],
                         name="training loss (live)", mode="lines" if len(progress) > 1 else "markers",
                         line=dict(color=BLUE, width=1), opacity=0.45,
                         row=1, col=1)
@@ -70,9 +75,12 @@ def curves(events: list[dict], revision: str) -> go.Figure:
                     mode="lines+markers", line=dict(color=ORANGE), row=1, col=1)
     fig.add_scatter(x=x, y=[100 * e["val_accuracy"] for e in finished_epochs], name="validation accuracy",
                     mode="lines+markers", line=dict(color=GREEN), row=1, col=2)
-    span = [-HEAD_FIT_WIDTH if head_fit else 0, max(epochs, 1) + 0.2] if epochs else None
+    span = [-HEAD_FIT_WIDTH if head_fit else 0, before + max(epochs, 1) + 0.2] if epochs else None
     fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=span,
-                     dtick=1 if epochs and epochs <= 20 else None)
+                     dtick=1 if epochs and before + epochs <= 20 else None)
+    if earlier:
+        fig.add_vline(x=before, line_dash="dot", line_color=GREY, annotation_text=CONTINUED_MARK,
+                      annotation_position="top left")
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="% correct", range=[0, 102], row=1, col=2)
     if head_fit:
@@ -84,6 +92,7 @@ def curves(events: list[dict], revision: str) -> go.Figure:
 
 HEAD_FIT_WIDTH = 0.5          # how wide, in epochs, the band for fitting the head before fine-tuning is drawn
 HEAD_FIT_MARK = "head fitted first"
+CONTINUED_MARK = "this run starts here"
 
 
 def curves_note(events: list[dict]) -> str:

@@ -11,7 +11,7 @@ import streamlit as st
 
 import tl_core
 
-from . import charts, engine, frame
+from . import charts, engine, frame, runview
 from .frame import esc
 
 
@@ -41,11 +41,16 @@ def panel(run_id: str, was_live: bool) -> None:
     _before_training(run, status, events, started)
     if started:
         _training_on(started, status)
-    _progress(run_id, events, started, state, live)
+    continued = runview.continues(engine.run_config(run))
+    if continued:
+        st.caption(f"This run {esc(continued)}: it starts from that run's best model, with its settings.")
+    _progress(run_id, events, started, state, live, runview.earlier_epochs(run))
     if live:
         _stop_button(run)
     else:
         _ending(run, state, status, events)
+        if state in ("finished", "cancelled", "interrupted") and run.has_model():
+            keep_training(run)
     if was_live and not live:
         st.rerun()  # the whole page again, without the timer
 
@@ -82,14 +87,16 @@ def _training_on(started: dict, status: dict) -> None:
                 f"{started['val_examples']:,} for checking · {tl_core.plural(started['epochs'], 'epoch')}")
 
 
-def _progress(run_id: str, events: list[dict], started: dict | None, state: str, live: bool) -> None:
-    """The progress bar, the notes training left, and the curves so far."""
+def _progress(run_id: str, events: list[dict], started: dict | None, state: str, live: bool,
+              earlier: list[dict]) -> None:
+    """The progress bar, the notes training left, and the curves so far (after `earlier`, a continuation's)."""
     progress = [e for e in events if e["event"] == "progress"]
     epochs_done = [e for e in events if e["event"] == "epoch"]
     if live and progress:
         last = progress[-1]
         share = min(1.0, last["step"] / max(1, last["steps"]))
-        st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {started['epochs'] if started else '?'} · "
+        last_epoch = started["epochs"] + started.get("first_epoch", 1) - 1 if started else "?"  # numbered on
+        st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {last_epoch} · "
                                 f"about {duration(last['eta_s'])} left · "
                                 f"{tl_core.plural(round(last['samples_per_s']), 'example')} per second")
     elif state == "finished":
@@ -98,7 +105,7 @@ def _progress(run_id: str, events: list[dict], started: dict | None, state: str,
         st.info(esc(note.get("text", "")), icon=":material/info:")
     if live or progress or epochs_done:
         st.caption(f"Epochs finished: {len(epochs_done)}" + (f" of {started['epochs']}" if started else ""))
-        st.plotly_chart(charts.curves(events, run_id), key=f"curves_{run_id}", config=charts.CONFIG)
+        st.plotly_chart(charts.curves(events, run_id, earlier), key=f"curves_{run_id}", config=charts.CONFIG)
         if charts.curves_note(events):
             st.caption(charts.curves_note(events))
 
@@ -136,6 +143,29 @@ def _ending(run, state: str, status: dict, events: list[dict]) -> None:
             st.info("Training was stopped.", icon=":material/stop_circle:")
         else:
             frame.error(status.get("message") or "Training was interrupted. Start it again.")
+
+
+MORE_EPOCHS = 5  # what "Train N more epochs" offers first
+
+
+def keep_training(run) -> None:
+    """"Train N more epochs" for a curve still rising: a new run from this run's best model and settings
+    (`tl_core.continue_run`), shown here once started."""
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        more = int(st.number_input("More epochs", min_value=1, max_value=1000, value=MORE_EPOCHS, step=1,
+                                   key=f"more_epochs_{run.id}",
+                                   help="Still improving? A new run starts from this run's best model, with its "
+                                        "settings and its validation examples, and its curve carries on from here."))
+        clicked = st.button(f"Train {tl_core.plural(more, 'more epoch')}", icon=":material/replay:",
+                            key=f"continue_{run.id}")
+    if clicked:
+        config, message = engine.attempt("continuing the run", tl_core.continue_run, run.id, more)
+        if config is not None:
+            new, message = engine.attempt("starting training", tl_core.start_run, config)
+        if message:
+            frame.error(message)
+            return
+        frame.go("train", run=new.id)
 
 
 def results_buttons(run_id: str) -> None:

@@ -43,6 +43,27 @@ def run_name(run, config) -> str:
     return time.strftime("Run of %d %b %H:%M:%S", time.localtime(run.created() or 0))
 
 
+def continues(config) -> str:
+    """For a run that keeps training an earlier one, "continues <the earlier run's name>"; "" for any other run."""
+    if config is None or not config.resume_from:
+        return ""
+    earlier = engine.get_run(config.resume_from)
+    if earlier is None:
+        return f"continues run {config.resume_from} (since deleted)"
+    return f"continues {run_name(earlier, engine.run_config(earlier))}"
+
+
+def earlier_epochs(run) -> list[dict]:
+    """The epochs of the runs `run` continues, up to the model it started from; [] for a run that started afresh."""
+    earlier, _ = engine.attempt("reading the earlier run", tl_core.earlier_epochs, run)
+    return earlier or []
+
+
+def curve(run) -> list[dict]:
+    """The epochs to draw for a run: those of the runs it continues, then its own, one line."""
+    return earlier_epochs(run) + [e for e in run.events() if e["event"] == "epoch"]
+
+
 def run_state(run) -> str:
     """The run's state in words; a run whose Stop ended it before it could say so is "stopped" too."""
     state = (run.status() or {}).get("state", "?")

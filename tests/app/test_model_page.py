@@ -63,3 +63,30 @@ def test_each_embedded_models_card_counts_the_parameters_the_train_step_counts(a
         assert f"of {plan.total / 1e6:.1f} M parameters" in plan.describe()
     assert "3.4 million parameters (4.7 million with ImageNet's 1,000-class output layer" in texts(
         open_page(app, "model", project=make_project(home, "image")["id"]))
+
+
+
+def _card(at, name: str):
+    """The block of one model's card on the Model step."""
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "key", None) == f"card_{name}":
+                return child
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    return walk(at.main)
+
+
+def test_the_embedded_lites_show_as_available_offline(app, home):
+    """EfficientNet-Lite1 and -Lite2 ship with the install: their cards say so, and picking one warns of nothing."""
+    project = make_project(home, "image")
+    at = open_page(app, "model", project=project["id"])
+    for name, title in (("efficientnet_lite1", "EfficientNet-Lite1"), ("efficientnet_lite2", "EfficientNet-Lite2")):
+        card = " ".join(m.value for m in _card(at, name).markdown)
+        assert f"#### {title}" in card and "available offline" in card and "one-time download" not in card
+    at.button(key="pick_efficientnet_lite2").click().run()
+    assert not at.exception and at.button(key="pick_efficientnet_lite2").label == "Selected"
+    assert not [w for w in at.warning if "is not on this computer yet" in w.value]

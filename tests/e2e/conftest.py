@@ -50,7 +50,7 @@ def server(workspace):
             pass
         if process.poll() is not None or time.time() > deadline:
             raise RuntimeError(f"streamlit did not start: {(workspace / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.5)
+        time.sleep(0.2)
     yield url
     _stop_training(workspace)
     os.killpg(process.pid, signal.SIGTERM)

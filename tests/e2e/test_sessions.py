@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_walkthrough import HYMENOPTERA, text, wait_for_rerun
+from test_walkthrough import disk_project, photos, text, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 
@@ -146,25 +146,6 @@ def wait_until(condition, timeout: float, what: str, step: float = 0.25):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def photos(label: str, start: int, count: int = 8) -> list[str]:
-    return [str(p) for p in sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[start:start + count]]
-
-
-def disk_project(home: Path, per_class: int = 6) -> str:
-    """A picture project with linked photos, as the Welcome and Data steps leave it; returns its id."""
-    project_id = os.urandom(8).hex()
-    folder = home / "projects" / project_id
-    for label in ("ants", "bees"):
-        (folder / "photos" / label).mkdir(parents=True)
-        for path in photos(label, 20, per_class):
-            (folder / "photos" / label / Path(path).name).symlink_to(path)
-    (folder / "project.json").write_text(json.dumps({
-        "id": project_id, "kind": "image", "created": time.time(), "model": "efficientnet_lite0", "source": "photos",
-        "classes": [{"uid": "c0000001", "name": "ants"}, {"uid": "c0000002", "name": "bees"}],
-        "typed": {}, "table_file": None, "text_column": None, "label_column": None}))
-    return project_id
-
-
 def set_epochs(page, epochs: int) -> None:
     box = page.get_by_role("spinbutton", name="Epochs (0 = automatic)")
     box.fill(str(epochs))
@@ -267,8 +248,7 @@ def test_two_sessions_train_through_the_queue_and_see_only_their_own_data(contex
     # Script injection: the class name is text on the results page too (table, confusion matrix, gallery).
     a.get_by_role("link", name="5 · Results").click()
     text(a, "What gets confused with what")
-    a.wait_for_timeout(1_500)
-    assert a.locator(".js-plotly-plot text", has_text=IMG).count() >= 1
+    a.locator(".js-plotly-plot text", has_text=IMG).first.wait_for(state="attached", timeout=10_000)
     assert a.locator('img[src="x"]').count() == 0
     a.screenshot(path=str(SHOTS / "sessions-results-hostile-name.png"))
     assert a.dialogs == [] and b.dialogs == []

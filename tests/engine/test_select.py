@@ -1,0 +1,114 @@
+"""Which model and how many layers: LogME where the answer is known, per-layer scores on real pictures, the
+sentences, and `transferlab rank --json`."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.stats import multivariate_normal
+
+from tl_core.select import layer_scores, relatedness_sentence, sample_data, suggest_unfreeze
+from tl_core.transferability import logme, reduce_dims, stratified_sample
+
+from .conftest import link_photos
+
+
+def _clusters(informative: float, n: int = 200, d: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes whose features differ by `informative` along one direction, plus unit noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    feats = rng.normal(size=(n, d))
+    feats[:, 0] += informative * (2 * labels - 1)
+    return feats, labels
+
+
+def test_separable_labels_score_higher_than_random_labels():
+    feats, labels = _clusters(informative=3.0)
+    shuffled = np.random.default_rng(1).permutation(labels)
+    assert logme(feats, labels) > logme(feats, shuffled) + 0.3
+
+
+def test_more_informative_features_score_higher():
+    scores = [logme(*_clusters(informative)) for informative in (0.0, 0.5, 1.0, 2.0, 4.0)]
+    assert scores == sorted(scores), scores
+
+
+def test_logme_is_the_maximised_evidence_of_the_bayesian_linear_model():
+    """The fixed-point iteration against the plain reference: the Gaussian marginal likelihood
+    y ~ N(0, I / beta + F F^T / alpha) maximised over alpha and beta by a general optimiser."""
+    feats, labels = _clusters(informative=1.0, n=60, d=5)
+    target = labels - labels.mean()  # two classes: both one-vs-rest targets give the same evidence
+
+    def minus_evidence(log_ab: np.ndarray) -> float:
+        alpha, beta = np.exp(log_ab)
+        cov = np.eye(len(target)) / beta + feats @ feats.T / alpha
+        return -multivariate_normal(np.zeros(len(target)), cov).logpdf(target) / len(target)
+
+    best = minimize(minus_evidence, x0=np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
+    assert logme(feats, labels) == pytest.approx(-best.fun, abs=1e-3)
+
+
+def test_reduced_features_are_fewer_than_the_examples_and_keep_the_ranking():
+    feats, labels = _clusters(informative=2.0, n=40, d=300)
+    assert reduce_dims(feats).shape == (40, 10)  # at most a quarter of the examples
+    noise = np.random.default_rng(2).normal(size=feats.shape)
+    assert logme(reduce_dims(feats), labels) > logme(reduce_dims(noise), labels)
+
+
+def test_stratified_sample_keeps_each_class_share():
+    labels = ["a"] * 900 + ["b"] * 100 + ["c"] * 2
+    chosen = stratified_sample(labels, 100)
+    picked = [labels[i] for i in chosen]
+    assert (picked.count("a"), picked.count("b"), picked.count("c")) == (89, 9, 1)
+    assert chosen == sorted(chosen) and stratified_sample(labels[:50], 100) == list(range(50))
+
+
+def test_unfreeze_follows_the_curve():
+    titles = ["Stem", "Block 1", "Block 2", "Block 3"]
+    n, reason = suggest_unfreeze(titles, [-0.6, -0.5, -0.3, -0.2])
+    assert n == 0 and "only the new head" in reason
+    n, reason = suggest_unfreeze(titles, [-0.6, -0.2, -0.3, -0.4])
+    assert n == 2 and "peaks at Block 1" in reason and "unfreeze 2" in reason
+    assert suggest_unfreeze(titles, [-0.6, -0.2, -0.3, -0.205])[0] == 0  # within the tolerance of the peak
+
+
+@pytest.mark.parametrize("gap, words", [(0.8, "a lot like"), (0.45, "somewhat like"), (0.1, "quite unlike")])
+def test_relatedness_in_words(gap, words):
+    assert words in relatedness_sentence(gap, "image") and "pictures" in relatedness_sentence(gap, "image")
+    assert "texts" in relatedness_sentence(gap, "text")
+
+
+@pytest.fixture(scope="module")
+def ten_and_ten(tmp_path_factory):
+    return link_photos(tmp_path_factory.mktemp("rank"), {"train": {"ants": 10, "bees": 10}})
+
+
+def test_per_layer_scores_on_real_pictures(warm_workspace, tmp_path):
+    data = link_photos(tmp_path / "photos", {"train": {"ants": 20, "bees": 20}})
+    layers = layer_scores(sample_data(str(data)))
+    assert layers.blocks == ["Stem"] + [f"Block {i}" for i in range(1, 8)]  # EfficientNet-Lite0's blocks
+    assert len(layers.scores) == 8 and all(np.isfinite(layers.scores))
+    assert 0 <= layers.unfreeze < 8 and layers.reason
+
+
+def test_rank_json_lists_each_available_model_then_the_recommendation(warm_workspace, ten_and_ten, capsys):
+    from tl_core import catalog
+    from tl_core.cli import main
+
+    assert main(["rank", str(ten_and_ten), "--json", "--sample", "8"]) == 0  # 4 + 4: every model is built and run
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    *models, recommendation = lines
+    assert {m["model"] for m in models} == {m.name for m in catalog("image") if m.available}
+    assert [m["score"] for m in models] == sorted((m["score"] for m in models), reverse=True)
+    assert all(set(m) == {"model", "score", "seconds"} and m["seconds"] >= 0 for m in models)
+    assert recommendation["recommended"] == models[0]["model"] and recommendation["reason"]
+    assert set(recommendation) == {"recommended", "unfreeze", "gap", "reason"}
+
+
+def test_rank_refuses_missing_data_in_words(tmp_path, capsys):
+    from tl_core.cli import main
+
+    assert main(["rank", str(tmp_path / "missing")]) == 2
+    assert "Cannot rank:" in capsys.readouterr().err
