@@ -208,7 +208,9 @@ def _learning_curve(run_id: str, stamp: float) -> list[dict]:
     from tl_core.explain import learning_curve
 
     config = engine.get_run(run_id).config
-    return learning_curve(config.data, model=config.model, val_split=config.val_split, split_seed=config.seed)
+    return learning_curve(config.data, model=config.model, val_split=config.val_split, split_seed=config.seed,
+                          text_column=config.text_column, label_column=config.label_column,
+                          label_names=config.label_names)
 
 
 def learning_curve(run) -> engine.Outcome:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -119,3 +120,20 @@ def test_a_real_small_run_and_its_curve_agree_on_their_examples(yelp_run):
     assert found["verdict"] != "flat" or found["last"]["mean"] >= 0.9
     assert ("would add little" in said) == (found["verdict"] == "flat")
     assert f"Your run itself got {metrics['accuracy']:.0%} on the same 60 validation examples" in said
+
+
+def test_a_table_is_read_with_the_runs_own_columns(tmp_path):
+    """The curve reads the label column the run chose, not the one a guess takes: here 4 topics, not 2 classes."""
+    lines = (Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "sentences" / "ag_news.tsv"
+             ).read_text().splitlines()
+    topics = sorted({line.split("\t")[1] for line in lines})
+    picked: list[list[str]] = []
+    for topic in topics:  # 20 news items of each topic
+        picked += [line.split("\t") for line in lines if line.endswith("\t" + topic)][:20]
+    table = tmp_path / "news.tsv"
+    table.write_text("text\tlabel\ttopic\n" + "\n".join(f"{text}\t{('odd', 'even')[i % 2]}\t{topic}"
+                                                         for i, (text, topic) in enumerate(picked)))
+    guessed = learning_curve(table, fractions=(1.0,), seeds=(0,))
+    chosen = learning_curve(table, fractions=(1.0,), seeds=(0,), label_column="topic",
+                            label_names={"world": "world news"})
+    assert guessed[0]["examples_per_class"] == 2 * chosen[0]["examples_per_class"]  # 2 classes, then 4

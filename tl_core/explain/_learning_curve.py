@@ -50,17 +50,21 @@ HIGH = 0.9   # an accuracy at which "more examples would add little" may be said
 def learning_curve(data_path: str | Path, fractions: tuple[float, ...] = FRACTIONS, seeds: tuple[int, ...] = SEEDS,
                    model: str = "", *, val_split: float = 0.2, split_seed: int = 0, include_scratch: bool = False,
                    scratch_epochs: int = 3, scratch_seconds: float = 120.0, device: str = "auto",
+                   text_column: str | None = None, label_column: str | None = None,
+                   label_names: dict[str, str] | None = None,
                    on_point: Callable[[dict], None] | None = None) -> list[dict]:
     """[{fraction, examples_per_class, train_examples, val_examples, seed, val_accuracy, mode}] per share and seed.
 
     mode is "head" (pretrained network, new head) or, with `include_scratch`, "scratch" (random weights,
     everything trains for `scratch_epochs` or `scratch_seconds` per point, whichever ends first).
-    `on_point` receives each point as soon as it is measured, for a live chart.
+    `on_point` receives each point as soon as it is measured, for a live chart. A table is read with the run's
+    own columns and class names (`text_column`, `label_column`, `label_names`), as its training read it.
     """
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ValueError("Each fraction must be above 0 and at most 1, e.g. (0.1, 0.25, 0.5, 1.0).")
     config = RunConfig(data=str(data_path), model=model, augment="none", val_split=val_split, seed=split_seed,
-                       device=device)
+                       device=device, text_column=text_column, label_column=label_column,
+                       label_names=dict(label_names or {}))
     data = open_run_data(config)                                                    # as training reads it
     dataset, train_idx, val_idx = data.dataset, data.train_idx, data.val_idx
     runtime = pick_runtime(device)
