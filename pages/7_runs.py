@@ -36,12 +36,12 @@ def row(run, config) -> dict:
     """The run as one row of text and numbers; every column holds one type, as Arrow needs."""
     started = next((e for e in run.events() if e["event"] == "started"), {})
     metrics = run.metrics() or {}
-    owner = runview.run_project(run)
+    owner = runview.run_project(config)
     return {
         "name": runview.run_name(run, config),
         "continues": runview.continues(config).removeprefix("continues "),
         "project": projects.name(owner) if owner else "none (command line)",
-        "data": runview.run_data(run),
+        "data": runview.run_data(config, started or None),
         "status": runview.run_state(run),
         "accuracy": 100 * metrics["accuracy"] if "accuracy" in metrics else None,
         "fine-tuned": runview.what_trained(config),

@@ -141,7 +141,7 @@ def layer_scores(sample: Sample, model: str = "") -> LayerScores:
     """LogME on the pooled output of each block, and the unfreeze N the curve suggests (`suggest_unfreeze`)."""
     backbone = _backbone(model, sample, PRETRAINED)
     per_block = block_features(backbone, sample)
-    labels = sample.labels[_decoded_rows(backbone, sample)] if sample.kind == "image" else sample.labels
+    labels = _labels_read(backbone, sample)
     scores = [logme(reduce_dims(f), labels) for f in per_block]
     titles = [b.title for b in backbone.blocks]
     unfreeze, reason = suggest_unfreeze(titles, scores)
@@ -179,7 +179,7 @@ def pooled_features(model: str, sample: Sample, pretrained: bool = True) -> tupl
         feats = cached_tensor(key, lambda: text_features(backbone.model, tokens, tokens.mask.sum(1), runtime))
         return feats.numpy(), sample.labels
     decoded = decode_images(sample.examples, backbone.preprocess)
-    rows = _decoded_rows(backbone, sample)
+    rows = _decoded_rows(decoded, sample)
     views = Views(decoded.images, rows, [], "none", 0)
     key = feature_key(backbone, digest(decoded.key, rows, weights), runtime, "features")
     onnx = digest(model_key(backbone), weights, "uint8 features") if len(rows) >= ONNX_FROM else None
@@ -197,7 +197,8 @@ def block_features(backbone: Backbone, sample: Sample, batch_size: int = 64) -> 
     if not backbone.stages:
         raise ValueError(f"{backbone.name or backbone.arch} does not run as a chain of blocks, so its per-layer "
                          f"scores cannot be computed; the model ranking still works for it.")
-    decoded, rows = decode_images(sample.examples, backbone.preprocess), _decoded_rows(backbone, sample)
+    decoded = decode_images(sample.examples, backbone.preprocess)
+    rows = _decoded_rows(decoded, sample)
     images, runtime = decoded.images[rows], pick_runtime("auto")
     key = feature_key(backbone, digest(decoded.key, rows), runtime, "pooled after each block")
     pooled = cached_tensor(key, lambda: torch.cat([_pooled_blocks(backbone, batch, runtime)
@@ -246,10 +247,16 @@ def _text_block_features(backbone: Backbone, sample: Sample, batch_size: int) ->
     return [np.concatenate([batch[b] for batch in outs]) for b in range(len(outs[0]))]
 
 
-def _decoded_rows(backbone: Backbone, sample: Sample) -> list[int]:
-    """The sample's pictures that decode (all, nearly always), as indices into the sample."""
-    failed = decode_images(sample.examples, backbone.preprocess).failed
-    return [i for i in range(len(sample.examples)) if i not in failed]
+def _labels_read(backbone: Backbone, sample: Sample) -> np.ndarray:
+    """The labels of the examples the features cover: a picture that fails to decode has none."""
+    if sample.kind != "image":
+        return sample.labels
+    return sample.labels[_decoded_rows(decode_images(sample.examples, backbone.preprocess), sample)]
+
+
+def _decoded_rows(decoded, sample: Sample) -> list[int]:
+    """The sample's pictures that decoded (all, nearly always), as indices into the sample."""
+    return [i for i in range(len(sample.examples)) if i not in decoded.failed]
 
 
 def _backbone(model: str, sample: Sample, weights) -> Backbone:

@@ -31,7 +31,7 @@ def run_label(run) -> str:
     accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
     state = run_state(run)
     unfinished = "" if state == "finished" else f" · {state}"
-    project = run_project(run)
+    project = run_project(config)
     source = projects.name(project) if project else data_name(config)
     return f"{run_name(run, config)} · {what_trained(config)}{accuracy}{unfinished} · {source}"
 
@@ -54,9 +54,17 @@ def continues(config) -> str:
 
 
 def earlier_epochs(run) -> list[dict]:
-    """The epochs of the runs `run` continues, up to the model it started from; [] for a run that started afresh."""
-    earlier, _ = engine.attempt("reading the earlier run", tl_core.earlier_epochs, run)
+    """The epochs of the runs `run` continues, up to the model it started from; [] for a run that started afresh.
+
+    Cached per run: the runs it continues had ended before it started, so the live panel, redrawn every
+    second, need not read their events again."""
+    earlier, _ = engine.attempt("reading the earlier run", _earlier_epochs, run.id)
     return earlier or []
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _earlier_epochs(run_id: str) -> list[dict]:
+    return tl_core.earlier_epochs(tl_core.get_run(run_id))
 
 
 def curve(run) -> list[dict]:
@@ -72,9 +80,8 @@ def run_state(run) -> str:
     return STATES.get(state, state)
 
 
-def run_project(run) -> dict | None:
-    """The project a run was started from on the Train step; None for a run started from the command line."""
-    config = engine.run_config(run)
+def run_project(config) -> dict | None:
+    """The project a run (its config) was started from on the Train step; None for one from the command line."""
     return projects.load((config.extra or {}).get("project")) if config else None
 
 
@@ -89,10 +96,9 @@ def data_name(config) -> str:
     return path.name
 
 
-def run_data(run) -> str:
-    """What a run learned from: the data's name and, once training started, its examples and classes."""
-    config = engine.run_config(run)
-    started = next((e for e in run.events() if e["event"] == "started"), None)
+def run_data(config, started: dict | None) -> str:
+    """What a run learned from: the data's name and, once training started (its `started` event), its examples
+    and classes."""
     if not started:
         return data_name(config)
     examples = started["train_examples"] + started["val_examples"]
