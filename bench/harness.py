@@ -41,6 +41,23 @@ def emit_timed(**fields) -> None:
     emit(**fields, time=time.time())
 
 
+class Epochs:
+    """A reference script's epoch and finished events, in the engine's shape, keeping the best epoch."""
+
+    def __init__(self, started: float):
+        self.started, self.best_acc, self.best_epoch = started, -1.0, 0
+
+    def scored(self, epoch: int, acc: float, loss_sum: float, seen: int, train_s: float, partial: bool) -> None:
+        if acc > self.best_acc:
+            self.best_acc, self.best_epoch = acc, epoch
+        emit_timed(event="epoch", epoch=epoch, train_loss=loss_sum / seen, val_accuracy=acc, partial=partial,
+                   train_samples_per_s=seen / train_s, elapsed_s=time.time() - self.started)
+
+    def finished(self) -> None:
+        emit_timed(event="finished", best_epoch=self.best_epoch, best_val_accuracy=self.best_acc,
+                   elapsed_s=time.time() - self.started)
+
+
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 

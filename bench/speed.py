@@ -417,14 +417,20 @@ def targets(rows: list[Row], micro: list[dict], startup: list[dict], quick: bool
     lines = ["| target (issue #8) | measured | verdict | note |", "|---|---|---|---|"]
     if quick:
         lines.insert(0, "_Quick run: budgets are shrunk, so accuracy targets are expected to fail here._\n")
-    for t in TARGETS:
-        value, text, *bound = found.get(t.measure) or (None, "—")
+    return "\n".join(lines + verdicts(TARGETS, found, "—"))
+
+
+def verdicts(targets: list[Target], found: dict[str, tuple], missing: str) -> list[str]:
+    """One table line per target: its figure (`missing` when absent) and met / not met / not measured."""
+    lines = []
+    for t in targets:
+        value, text, *bound = found.get(t.measure) or (None, missing)
         met = None if value is None else COMPARE[t.comparison](value, t.threshold)
         if bound and not met:
             met = None
         verdict = "not measured" if met is None else ("met" if met else "**not met**")
         lines.append(f"| {t.text} | {text} | {verdict} | {t.note} |")
-    return "\n".join(lines)
+    return lines
 
 
 def measures(rows: list[Row], micro: list[dict], startup: list[dict]) -> dict[str, tuple]:

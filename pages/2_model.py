@@ -1,8 +1,15 @@
-"""Step 2: pick the pre-trained network to start from, as cards from the catalogue."""
+"""Step 2: the pre-trained network to start from: the automatic choice first (the default), then the catalogue's cards.
+
+With the choice left to TransferLab and data added, the models are ranked as soon as the page opens: the person
+asked for the model that fits their data, so they expect to see it picked without another click; the ranking
+runs in its own process, takes seconds, and is kept per version of the data, so opening the page again costs
+nothing. A project with a model of its own ranks on request ("Rank the models for my data"): it would otherwise
+spend the CPU on an answer nobody asked for, while the data may still be changing.
+"""
 import streamlit as st
 
 import tl_core
-from pages.common import engine, frame
+from pages.common import engine, frame, ranking
 from pages.common import project as projects
 
 project = frame.start("model")
@@ -19,10 +26,47 @@ if not project:
     st.stop()
 
 kind = project["kind"]
+things = "pictures" if kind == "image" else "texts"
 st.write("Each model below has already learned from a large collection of "
          + ("photos" if kind == "image" else "texts")
          + ". TransferLab keeps that knowledge and teaches it your classes. "
-           "The recommended model is chosen for you; it is small, quick and works without internet.")
+           "Leave the choice to TransferLab, or pick a model yourself.")
+
+
+def automatic_card(found, problem: str | None) -> None:
+    """The first card: TransferLab picks the model from a quick look at the person's data, shown as a ranking."""
+    with st.container(border=True, key="card_auto"):
+        st.markdown("#### Automatic (recommended)")
+        st.write(f"TransferLab picks the model that fits your data best from a quick look at it: before any "
+                 f"training, it measures how well each model available offline tells your {things} apart, and "
+                 f"proposes how many of its layers to fine-tune.")
+        if ranking.auto(project):
+            st.button("Selected", icon=":material/check_circle:", disabled=True, key="pick_auto", width="stretch")
+        elif st.button("Use the automatic choice", key="pick_auto", width="stretch"):
+            project["model"] = tl_core.AUTO_MODEL
+            projects.save(project)
+            st.rerun()
+        which_fits(found, problem)
+
+
+def which_fits(found, problem: str | None) -> None:
+    """The ranking (`found`): started by itself for an automatic project, by a click for one with its own model."""
+    if ranking.config(project) is None:
+        st.info(f"The ranking of the models for your {things} appears here once you have added your data "
+                "(step 3).", icon=":material/info:")
+        return
+    if problem:
+        frame.error(problem)
+    elif found is None and st.button("Rank the models for my data", icon=":material/leaderboard:",
+                                     key="rank_models",
+                                     help="Takes a few seconds per model; training nothing."):
+        message = ranking.start(ranking.config(project))
+        if message:
+            frame.error(message)
+        else:
+            st.rerun()
+    ranking.follow(project, found, lambda now: ranking.panel(project, now))
+
 
 SPEED = {"fastest": "very quick to train", "fast": "quick to train", "medium": "takes a while to train",
          "slow": "slow to train without a graphics card"}
@@ -36,6 +80,10 @@ def parameters(info) -> str:
     return f"{kept} ({info.params_m:.1f} million with ImageNet's 1,000-class output layer, which your classes replace)"
 
 
+found, problem = ranking.current(project, start_if_missing=ranking.auto(project))  # see the docstring
+automatic_card(found, problem)
+best = ranking.chosen_model(found)
+st.subheader("Or pick a model yourself")
 models = tl_core.catalog(kind)
 columns = st.columns(3)
 for index, info in enumerate(models):
@@ -45,8 +93,8 @@ for index, info in enumerate(models):
         st.markdown(heading)
         badges = st.container(horizontal=True, gap="small")
         with badges:
-            if info.default:
-                st.badge("Recommended", icon=":material/star:", color="violet")
+            if info.name == best:
+                st.badge("Chosen for your data", icon=":material/star:", color="violet")
             if info.available:
                 st.badge("available offline", icon=":material/check:", color="green")
             else:
@@ -64,8 +112,8 @@ for index, info in enumerate(models):
             st.rerun()
 
 chosen = engine.model_info(project["model"], kind)
-if not chosen.available:
+if not ranking.auto(project) and not chosen.available:
     st.warning(f"{chosen.title} is not on this computer yet: training it {chosen.availability} and an "
-               "internet connection. Without one, training stops with an explanation; the recommended model "
-               "always works offline.", icon=":material/cloud_off:")
+               "internet connection. Without one, training stops with an explanation; the models marked "
+               "'available offline' and the automatic choice always work.", icon=":material/cloud_off:")
 frame.next_button("data", "Next: add your data")

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import charts, engine, frame
+from pages.common import charts, engine, frame, ranking
 from pages.common import project as projects
 from pages.common.class_cards import classes_editor, photo_class, typed_class, upload_limit
 from pages.common.data_sources import class_names_editor, table_source, zip_source
@@ -130,5 +130,9 @@ else:
     classes_editor(project, typed_class)
 
 report = show_report(data, report, problem)
+if report and report.ok and ranking.auto(project):
+    # The automatic model's ranking starts as soon as the data is ready, as the Model step would start it, so step 4
+    # usually finds the model chosen; a failure to start is said on steps 2 and 4, where it matters.
+    ranking.current(project, start_if_missing=True)
 frame.next_button("train", "Next: train your model", disabled=not (report and report.ok),
                   help=None if report and report.ok else "Add enough examples for at least two classes first.")

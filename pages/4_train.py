@@ -2,7 +2,7 @@
 import streamlit as st
 
 import tl_core
-from pages.common import charts, engine, frame, live_run, runview
+from pages.common import charts, engine, frame, layers, live_run, ranking, runview
 from pages.common import project as projects
 from pages.common.frame import esc
 
@@ -41,22 +41,30 @@ def settings(project: dict):
     data = _data(project, path, text_col, label_col)
     if data is None:
         return None
-    layout, message = engine.layout(project["model"], kind, len(data.classes))
-    if message:
-        frame.error(message)
-        frame.link("model", "Go to step 2: Choose a model")
-        return None
     projects.use_settings(project)
-    choice = _what_learns(layout, data, kind)
-    if choice is None:
-        return None
-    scratch, n = choice
+    found, _ = ranking.current(project, start_if_missing=ranking.auto(project))
+    model = ranking.chosen_model(found) if ranking.auto(project) else project["model"]
+    if model is None:  # automatic, and the ranking has not chosen yet: training makes the choice at Start
+        ranking.follow(project, found, ranking.waiting)
+        scratch, n, layout = False, tl_core.AUTO, None
+    else:
+        layout, message = engine.layout(model, kind, len(data.classes))
+        if message:
+            frame.error(message)
+            frame.link("model", "Go to step 2: Choose a model")
+            return None
+        if ranking.auto(project):  # the model training will use, and why (the engine's words, as the run will say)
+            st.markdown(f"**Model: {engine.model_info(model, kind).title}** — {esc(found.recommended.why_model)}")
+        choice = _what_learns(layout, data, kind, ranking.proposal(found, project["model"], data))
+        if choice is None:
+            return None
+        scratch, n = choice
     chosen = {**_training_settings(project, kind, own_split=any(e.split for e in data.examples)),
               **_advanced_settings()}
     projects.keep_settings(project)
     if not _ready(project, data, chosen):
         return None
-    unfreeze = tl_core.ALL if n >= layout.num_blocks else n  # "all blocks", as the slider said
+    unfreeze = tl_core.ALL if layout and n >= layout.num_blocks else n  # "all blocks", as the slider said
     return tl_core.RunConfig(data=str(path), model=project["model"], unfreeze=unfreeze, from_scratch=scratch,
                              text_column=text_col, label_column=label_col, label_names=projects.label_names(project),
                              extra={"project": project["id"], "kind": kind}, **chosen)
@@ -76,8 +84,9 @@ def _data(project: dict, path, text_col: str | None, label_col: str | None):
     return data
 
 
-def _what_learns(layout, data, kind: str) -> tuple[bool, int] | None:
-    """The from-scratch toggle and the blocks slider beside a drawing of the network: (from scratch, blocks)."""
+def _what_learns(layout, data, kind: str, proposed: tuple[int, str] | None) -> tuple[bool, int] | None:
+    """The from-scratch toggle and the blocks choice beside a drawing of the network: (from scratch, blocks), blocks
+    being tl_core.AUTO when TransferLab chooses (`proposed`: its (blocks, why) once the ranking has them)."""
     total_blocks = layout.num_blocks
     st.subheader("How much of the network should learn?")
     left, right = st.columns([3, 2], gap="large")
@@ -86,27 +95,56 @@ def _what_learns(layout, data, kind: str) -> tuple[bool, int] | None:
                             persist_state="session",
                             help="Start from random numbers instead of the pre-trained knowledge, to see what "
                                  "transfer learning brings.")
-        if st.session_state.get("unfreeze", 0) > total_blocks:
-            st.session_state["unfreeze"] = total_blocks
-        n = st.select_slider("Layers to fine-tune", options=list(range(total_blocks + 1)), key="unfreeze",
-                             format_func=lambda v: blocks_label(v, total_blocks), disabled=scratch,
-                             persist_state="session",
-                             help="0 trains only the new head. Each step to the right also fine-tunes one more "
-                                  "block of the pre-trained network, starting from the top (the output side).")
+        auto, n = _blocks_choice(total_blocks, scratch, proposed)
         plan, message = engine.plan(layout, n, scratch)
         if message:
             frame.error(message)
             return None
         st.markdown(f"### {plan.describe().replace('(0%)', '(less than 1%)')}")
+        if auto and not scratch:
+            st.markdown(ranking.proposal_words(proposed, total_blocks))
         st.markdown(describe_choice(n, total_blocks, scratch))
-        smallest = min((sum(1 for e in data.examples if e.label == c) for c in data.classes), default=0)
-        if (n > 0 or scratch) and smallest < 50:
-            st.caption(f"Your smallest class has {tl_core.plural(smallest, 'example')}. With fewer than about 50 per "
-                       "class, only the new head usually does best; try both and compare them on the All runs step.")
+        few = tl_core.few_examples(tl_core.smallest_class(data))  # training's own advice, in its words
+        if (n > 0 or scratch) and not auto and few:
+            st.caption(f"{esc(few)} Try both and compare them on the All runs step.")
     with right:
-        st.html(charts.network_html(list(layout.blocks), plan.first_trainable, layout.head, kind,
-                                    len(data.classes), scratch))
-    return scratch, n
+        names = tl_core.plain_names([title for title, _ in layout.blocks], kind)
+        st.html(charts.network_html([(name, count) for name, (_, count) in zip(names, layout.blocks)],
+                                    plan.first_trainable, layout.head, kind, len(data.classes), scratch))
+        layers.train_panel(project, names, kind, tl_core.smallest_class(data),
+                           engine.get_run(st.query_params.get("run")))
+    return scratch, tl_core.AUTO if auto and not scratch else n
+
+
+BLOCKS = {"auto": "Automatic (recommended)", "mine": "I choose"}
+def _blocks_choice(total_blocks: int, scratch: bool, proposed: tuple[int, str] | None) -> tuple[bool, int]:
+    """Automatic or the person's own slider: (automatic, the blocks to draw: the proposal, or head only before it)."""
+    auto = st.segmented_control(
+        "Who chooses the layers to fine-tune?", list(BLOCKS), key="blocks", format_func=BLOCKS.get, required=True,
+        disabled=scratch, persist_state="session", on_change=_start_slider_at, args=(proposed, total_blocks),
+        help="Automatic: TransferLab measures how well each block's features tell your classes apart and fine-tunes "
+             "the blocks that need to adapt. I choose: set it yourself with a slider.") == "auto"
+    if auto:
+        return True, _blocks(proposed[0], total_blocks) if proposed else 0
+    if st.session_state.get("unfreeze", 0) > total_blocks:
+        st.session_state["unfreeze"] = total_blocks
+    n = st.select_slider("Layers to fine-tune", options=list(range(total_blocks + 1)), key="unfreeze",
+                         format_func=lambda v: blocks_label(v, total_blocks), disabled=scratch,
+                         persist_state="session",
+                         help="0 trains only the new head. Each step to the right also fine-tunes one more "
+                              "block of the pre-trained network, starting from the top (the output side).")
+    return False, n
+
+
+def _blocks(unfreeze: int, total_blocks: int) -> int:
+    """A proposal as a slider position: all blocks (tl_core.ALL) is the last one."""
+    return total_blocks if unfreeze < 0 or unfreeze > total_blocks else unfreeze
+
+
+def _start_slider_at(proposed: tuple[int, str] | None, total_blocks: int) -> None:
+    """Choosing for oneself starts the slider where TransferLab's proposal was."""
+    if st.session_state.get("blocks") == "mine" and proposed:
+        st.session_state["unfreeze"] = _blocks(proposed[0], total_blocks)
 
 
 def _training_settings(project: dict, kind: str, own_split: bool) -> dict:
@@ -157,14 +195,23 @@ def _advanced_settings() -> dict:
                             format_func=lambda v: "automatic" if v == 0 else str(v),
                             help="How many examples the model looks at before each update. Smaller uses less "
                                  "memory. Automatic: 32, or 16 when fine-tuning a text model.")
-        early = z.number_input("Stop early after this many epochs without improvement (0 = never)", min_value=0,
-                               max_value=100, key="early_stop", persist_state="session")
+        # an older project's own number stays on offer
+        stops = sorted({0, tl_core.NEVER, 1, 2, 3, 5, 10, st.session_state.get("early_stop", 0)})
+        early = z.selectbox("Stop early", stops, key="early_stop", persist_state="session", format_func=_early_stop,
+                            help="Automatic: when pretrained blocks are fine-tuned, stop once a few epochs bring no "
+                                 "better validation accuracy; when only the new head learns, never. The best epoch "
+                                 "is kept either way.")
         seed = x.number_input("Random seed", min_value=0, max_value=2**31 - 1, key="seed", persist_state="session",
                               help="The same seed and settings give the same split and the same result.")
         name = y.text_input("Name this run (optional)", key="run_name", max_chars=80, persist_state="session",
                             placeholder="e.g. head only, 20 epochs")
     return {"lr": float(lr), "batch_size": int(batch), "early_stop": int(early), "seed": int(seed),
             "name": name.strip()}
+
+
+def _early_stop(epochs: int) -> str:
+    named = {0: "automatic", tl_core.NEVER: "never"}
+    return named.get(epochs) or f"after {tl_core.plural(epochs, 'epoch')} without gain"
 
 
 def _ready(project: dict, data, chosen: dict) -> bool:

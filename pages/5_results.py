@@ -30,6 +30,9 @@ if not metrics:
 
 kind = run.kind
 classes = metrics.get("classes") or list(metrics.get("per_class", {}))
+chosen = runview.chosen_for_you(engine.run_config(run), runview.chosen(run))
+if chosen:
+    st.markdown(chosen)
 a, b, c, d = st.columns(4)
 a.metric("Accuracy", f"{metrics['accuracy']:.1%}",
          help="The share of validation examples (never trained on) that the model put in the right class.")

@@ -37,6 +37,7 @@ def row(run, config) -> dict:
     started = next((e for e in run.events() if e["event"] == "started"), {})
     metrics = run.metrics() or {}
     owner = runview.run_project(config)
+    choice = runview.chosen(run)
     return {
         "name": runview.run_name(run, config),
         "continues": runview.continues(config).removeprefix("continues "),
@@ -44,8 +45,8 @@ def row(run, config) -> dict:
         "data": runview.run_data(config, started or None),
         "status": runview.run_state(run),
         "accuracy": 100 * metrics["accuracy"] if "accuracy" in metrics else None,
-        "fine-tuned": runview.what_trained(config),
-        "model": engine.model_info(config.model, run.kind).title,
+        "fine-tuned": runview.what_trained(config, choice),
+        "model": runview.model_title(config, run.kind, choice),
         "epochs": setting(config.epochs, started.get("epochs")),
         "batch size": setting(config.batch_size, started.get("batch_size")),
         "learning rate": setting(config.lr, None),

@@ -1,13 +1,14 @@
 """Step 8: why transfer learning works, shown on the person's own run.
 
-Four views: a one-click comparison of three starting points (from scratch, pretrained head only,
+Five views: a one-click comparison of three starting points (from scratch, pretrained head only,
 pretrained last blocks), where the model looks (Grad-CAM heat maps, or weighted words for text),
-how the network places the validation examples before and after training, and how accuracy grows
-with the number of examples. Each heavy view waits for its button and is cached per run.
+how the network places the validation examples before and after training, how accuracy grows
+with the number of examples, and what each layer learned (pages/common/layers.py). Each heavy view
+waits for its button and is cached per run.
 """
 import streamlit as st
 
-from pages.common import charts, engine, frame, runview
+from pages.common import charts, engine, frame, layers, runview, understand_cards
 from pages.common import understand as u
 from pages.common.comparison import arm_state, experiment_figure, head_note
 from pages.common.frame import esc
@@ -16,7 +17,7 @@ from pages.common.word_weights import words_html, words_key
 
 project = frame.start("understand")
 presenting = frame.presenting()
-st.markdown("Four ways to look inside transfer learning, on your own data and model.")
+st.markdown("Five ways to look inside transfer learning, on your own data and model.")
 
 
 def revealed(name: str, label: str, icon: str, help: str, compute):
@@ -45,7 +46,7 @@ if run is None:
     st.stop()
 
 kind = run.kind
-config = engine.run_config(run)
+config = engine.run_config(run, trained=True)  # an automatic run: the model it chose
 if config is None:
     frame.error("This run's settings cannot be read, so it cannot be explained. Pick another run.")
     st.stop()
@@ -68,7 +69,7 @@ def find_experiment() -> str | None:
     if own:
         return own
     for other in engine.runs_safe():  # newest first
-        c = engine.run_config(other)
+        c = engine.run_config(other, trained=True)
         if c and (c.extra or {}).get("experiment") and c.data == config.data and c.model == config.model:
             return c.extra["experiment"]
     return None
@@ -163,45 +164,6 @@ with st.container(key="understand_experiment"):
 
 # ---------------------------------------------------------------- (b) where the model looks
 
-def picture_cards(cards: list[dict]) -> None:
-    """Each picture with its heat maps: evidence for the model's answer and, when that is wrong, for the truth."""
-    if not cards:
-        st.info("No validation pictures could be read for this run.", icon=":material/info:")
-        return
-    for card in cards:
-        with st.container(border=True):
-            about, maps = st.columns([1.2, 3], gap="medium")
-            picture, predicted, true = maps.columns(3, vertical_alignment="bottom")  # images in line
-            verdict = ":green[**right**]" if card["correct"] else ":red[**wrong**]"
-            about.markdown(f"True class: **{esc(card['true'])}**  \nThe model said: "
-                           f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure)  \n"
-                           f"That is {verdict}.")
-            if card["correct"]:
-                about.caption("Since it was right, this one map also shows the evidence for the true class.")
-            about.caption(esc(card["name"]))
-            picture.caption("The picture, as the model saw it")
-            picture.image(card["picture"], width="stretch")
-            predicted.caption(f"Evidence for **{esc(card['predicted'])}** (its answer)")
-            predicted.image(card["predicted_map"], width="stretch")
-            if not card["correct"]:
-                true.caption(f"Evidence for **{esc(card['true'])}** (the truth)")
-                true.image(card["true_map"], width="stretch")
-    st.html(u.heat_key())
-    st.caption(u.how_to_read("gradcam", "gradcam_true"))
-
-
-def sentence_cards(cards: list[dict]) -> None:
-    """Each sentence with its words shaded by how much they counted for the model's answer."""
-    for card in cards:
-        with st.container(border=True):
-            verdict = ":green[**right**]" if card["predicted"] == card["true"] else ":red[**wrong**]"
-            st.markdown(f"True class: **{esc(card['true'])}** · the model said: "
-                        f"**{esc(card['predicted'])}** ({card['confidence']:.0%} sure): {verdict}")
-            st.html(words_html(card["text"], card["words"]))
-    st.html(words_key())
-    st.caption(u.how_to_read("tokens"))
-
-
 def own_sentence() -> None:
     """A sentence the person types, weighed word by word."""
     with st.form("understand_words", border=False):
@@ -226,12 +188,12 @@ LOOKS = {
               "made the model choose its answer (a method called Grad-CAM).",
               ("cams", "Show where the model looks",
                "Draws heat maps for a few validation pictures: some the model got wrong, some it got right."),
-              u.image_gallery, picture_cards),
+              u.image_gallery, understand_cards.picture_cards),
     "text": ("For a few validation sentences (never trained on), each word is shaded by **how much it counted** "
              "for the model's answer.",
              ("words", "Show which words count",
               "Weighs every word of a few validation sentences; the ones the model got wrong come first."),
-             u.word_gallery, sentence_cards),
+             u.word_gallery, understand_cards.sentence_cards),
 }
 
 with st.container(key="understand_looks"):
@@ -291,3 +253,9 @@ with st.container(key="understand_curve"):
         if said:
             st.markdown(esc(said))
         st.caption(u.how_to_read("learning_curve") + few_checked())
+
+
+# ---------------------------------------------------------------- (e) what each layer learned
+
+with st.container(key="understand_layers"):
+    layers.understand_section(run, presenting, revealed)

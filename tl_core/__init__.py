@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 
 _API = {
-    "RunConfig": "config", "ALL": "config", "what_trains": "config",
+    "RunConfig": "config", "ALL": "config", "AUTO": "config", "AUTO_MODEL": "config", "NEVER": "config", "what_trains": "config",
     "AUGMENTATIONS": "config", "field_help": "config", "field_choices": "config",
     "catalog": "models.catalog", "default_model": "models.catalog", "find_model": "models.catalog",
     "ModelInfo": "models.catalog", "ModelUnavailable": "models.catalog", "shipped_layout": "models.catalog",
     "load_model": "models", "build": "models", "layout_of": "models.layout",
+    "plain_names": "models.layout",
     "load_dataset": "data", "make_report": "data", "split": "data", "DataError": "data", "Dataset": "data",
     "images_from_uploads": "data", "texts_from_lists": "data", "save_uploads": "data", "save_texts": "data",
     "load_image_zip": "data", "table_columns": "data", "guess_columns": "data", "undecodable_pictures": "data",
@@ -30,6 +31,8 @@ _API = {
     "sample_data": "select", "rank_models": "select", "recommend": "select", "relatedness": "select",
     "layer_scores": "select", "Sample": "select", "ModelScore": "select", "Recommendation": "select",
     "logme": "transferability", "probe_accuracy": "transferability",
+    "start_ranking": "ranking", "ranking_status": "ranking", "Ranking": "ranking", "choose": "auto", "Choice": "auto",
+    "blocks_proposal": "auto", "few_examples": "auto", "smallest_class": "auto",
     "home": "workspace",
 }
 

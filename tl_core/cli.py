@@ -59,9 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per model, then the recommendation")
     p.set_defaults(func=_rank)
 
+    p = sub.add_parser("layers", help="what each block of a run's network sees, how much it changed, what it knows")
+    p.add_argument("run", help="a run id or run folder")
+    p.add_argument("--json", action="store_true", help="the whole report as one JSON object")
+    p.set_defaults(func=_layers)
+
     p = sub.add_parser("runs", help="list earlier runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_runs)
+
+    p = sub.add_parser("ranking", help=argparse.SUPPRESS)  # what `start_ranking` starts: rank into a record
+    p.add_argument("record")
+    p.set_defaults(func=_ranking)
 
     p = sub.add_parser("worker", help=argparse.SUPPRESS)  # what the app starts for each run
     p.add_argument("run_dir", nargs="?")
@@ -204,13 +213,21 @@ def _rank(args) -> int:
     return 0
 
 
+def _layers(args) -> int:
+    from .explain import layers_report, report_lines
+
+    report = layers_report(args.run)
+    print(json.dumps(report, default=str) if args.json else "\n".join(report_lines(report)))
+    return 0
+
+
 def _runs(args) -> int:
     from .runs import list_runs
 
     for run in list_runs():
         status = run.status()
         metrics = run.metrics() or {}
-        config = run.config
+        config = run.trained_config  # an automatic run: the model and blocks it chose
         if args.json:
             print(json.dumps({"id": run.id, "state": status.get("state"), "data": config.data, "model": config.model,
                               "unfreeze": config.unfreeze, "accuracy": metrics.get("accuracy")}))
@@ -218,6 +235,12 @@ def _runs(args) -> int:
             acc = f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "-"
             print(f"{run.id}  {status.get('state', '?'):11} {acc:>6}  {config.model or 'default'}  {config.data}")
     return 0
+
+
+def _ranking(args) -> int:
+    from .ranking import run_job
+
+    return run_job(Path(args.record))
 
 
 def _worker(args) -> int:

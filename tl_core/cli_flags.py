@@ -5,16 +5,16 @@ import argparse
 import dataclasses
 import typing
 
-from .config import ALL, RunConfig
+from .config import ALL, AUTO, RunConfig
 
 
 def _unfreeze(value: str) -> int:
-    if value.lower() == "all":
-        return ALL
+    if value.lower() in ("all", "auto"):
+        return ALL if value.lower() == "all" else AUTO
     try:
         return int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of blocks or 'all', not {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number of blocks, 'all' or 'auto', not {value!r}") from None
 
 
 def _label_name(value: str) -> tuple[str, str]:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ALL = -1  # `unfreeze=ALL` fine-tunes every block
+AUTO = -2  # `unfreeze=AUTO`: the engine chooses how many last blocks to fine-tune from the data (`auto.choose`)
+NEVER = -1  # `early_stop=NEVER`: no early stop, whatever the mode (0 is the mode's automatic default)
+AUTO_MODEL = "auto"  # `model=AUTO_MODEL`: the engine chooses the model from a ranking on the data (`auto.choose`)
 AUGMENTATIONS = ("none", "light", "strong")
 
 
@@ -24,6 +27,8 @@ def what_trains(unfreeze: int | None, from_scratch: bool = False, blocks: int | 
         said, title = "only the new head", "head only"
     elif unfreeze is None:
         said, title = "the last blocks", "last blocks"
+    elif unfreeze == AUTO:
+        said, title = "the blocks chosen from your data", "automatic"
     elif unfreeze < 0 or (blocks is not None and unfreeze >= blocks):
         said, title = "all blocks", "all blocks"
     else:
@@ -42,9 +47,11 @@ def _about(text: str, **cli) -> dict:
 class RunConfig:
     data: str = field(metadata=_about("a folder of class folders, a .zip of one, or a CSV/TSV/TXT table"))
     model: str = field(default="", metadata=_about(
-        "catalogue name or local weights path (default: the embedded model for the data's kind)"))
+        "catalogue name, local weights path, or 'auto' (the best-ranked available model for your data, the "
+        "smaller one on a CPU when they score close); default: the embedded model for the data's kind"))
     unfreeze: int = field(default=0, metadata=_about(
-        "fine-tune the last N blocks; 0 = only the new head (default); 'all' (or -1) = everything",
+        "fine-tune the last N blocks; 0 = only the new head (default); 'all' (or -1) = everything; "
+        "'auto' (or -2) = as many as your data's per-block scores and examples per class suggest",
         group="what trains"))
     from_scratch: bool = field(default=False, metadata=_about(
         "random weights, everything trains: the no-transfer baseline", group="what trains"))
@@ -58,7 +65,8 @@ class RunConfig:
     augment: str = field(default="light", metadata=_about(
         "random changes to training pictures, so the model sees more variety", choices=AUGMENTATIONS))
     early_stop: int = field(default=0, metadata=_about(
-        "stop after N epochs without a better val accuracy; 0 = never"))
+        "stop after N epochs without a better val accuracy (the best epoch is kept); 0 = automatic (a few "
+        "when pretrained blocks train, never for the head alone: see defaults.py); -1 = never"))
     time_limit_s: float = field(default=0.0, metadata=_about(
         "stop this many seconds after the run started, scoring the epoch under way; 0 = none", flag="time-limit"))
     device: str = field(default="auto", metadata=_about(

@@ -64,7 +64,7 @@ def export_onnx(folder: Path) -> Path:
 
 def model_card(run: Run, description: dict) -> str:
     metrics = run.metrics() or {}
-    config = run.config
+    config, chosen = run.trained_config, run.chosen  # an automatic model or block count: what the run chose
     pre = Preprocessing.from_dict(description["preprocess"])
     lines = [
         f"# {config.name or 'TransferLab model'} ({run.id})", "",
@@ -75,6 +75,7 @@ def model_card(run: Run, description: dict) -> str:
         f"- data: `{config.data}`",
         f"- started from: {'random weights' if config.from_scratch else 'the pretrained weights'}",
         f"- what trained: {what_trains(config.unfreeze, config.from_scratch)}",
+        *([f"- chosen by TransferLab: {chosen['reason']}"] if chosen and chosen["reason"] else []),
         f"- epochs: {config.epochs or 'automatic'}, learning rate: {config.lr or 'automatic'}, batch size: "
         f"{config.batch_size or 'automatic'}, augmentation: {config.augment}, seed: {config.seed}", "",
         "## How good it is (validation set)", "",

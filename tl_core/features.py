@@ -93,6 +93,15 @@ def prefix_fits_in_cache(backbone: Backbone, first: int, rows: int) -> bool:
     return x.numel() * 4 * rows <= PREFIX_CACHE_BYTES
 
 
+def prefix_pool(backbone: Backbone, first: int, examples: int, fixed: int, wanted: int) -> int:
+    """How many views of each of `examples` training pictures the prefix cache holds: `wanted`, fewer where
+    their activations would not fit under PREFIX_CACHE_BYTES, and the preset's own `fixed` views at least."""
+    for count in range(max(fixed, wanted), fixed, -1):
+        if prefix_fits_in_cache(backbone, first, count * examples):
+            return count
+    return fixed
+
+
 def cached_text_features(backbone: Backbone, texts: list[str], tokens: Tokens, runtime: Runtime,
                          on_batch: Progress) -> torch.Tensor:
     """Pooled features of every text."""

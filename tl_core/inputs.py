@@ -132,14 +132,16 @@ class Views:
     the dataset is ever held in memory.
 
     none: the image; light: + its mirror; strong: + its mirror + two random augmentations (seeded, so
-    the same run config gives the same views). Training rows are view-major: view v of example i is
-    row v * len(train) + i; validation rows follow.
+    the same run config gives the same views). `count` asks for another number of views (a pool to draw
+    from, see `tasks.pool_size`): views from the third on are the preset's random augmentation. Training
+    rows are view-major: view v of example i is row v * len(train) + i; validation rows follow.
     """
 
-    def __init__(self, images: torch.Tensor, train: list[int], val: list[int], preset: str, seed: int):
-        self.images, self.count, self.seed = images, VIEWS[preset], seed
+    def __init__(self, images: torch.Tensor, train: list[int], val: list[int], preset: str, seed: int,
+                 count: int | None = None):
+        self.images, self.count, self.preset, self.seed = images, count or VIEWS[preset], preset, seed
         self.train, self.val = torch.as_tensor(train, dtype=torch.long), torch.as_tensor(val, dtype=torch.long)
-        self.augment = augmenter("strong", tuple(images.shape[-2:])) if preset == "strong" else None
+        self.augment = augmenter(preset, tuple(images.shape[-2:])) if self.count > 2 else None
 
     def __len__(self) -> int:
         return self.count * len(self.train) + len(self.val)

@@ -24,13 +24,14 @@ CONTINUED = ", continued"  # what a named run's continuation adds to its name (o
 def continue_run(run_id: str, epochs: int | None = None) -> RunConfig:
     """The RunConfig that keeps training run `run_id` for `epochs` more epochs (None or 0: as many as it was set to).
 
-    Everything else is the earlier run's: data, model, what trains, validation share and seed (so the same split:
-    its validation examples stay ones the model never trained on), classes and their names, project.
+    Everything else is the earlier run's: data, model and what trains (as chosen, for an automatic run), validation
+    share and seed (so the same split: its validation examples stay ones the model never trained on), classes and
+    their names, project.
     Refused with a sentence when the run is still training, kept no model, or its data is gone.
     """
     earlier = get_run(run_id)
     check_can_continue(earlier)
-    config = earlier.config
+    config = earlier.trained_config  # an automatic run's continuation trains the model and blocks it chose
     name = config.name if not config.name or config.name.endswith(CONTINUED) else config.name + CONTINUED
     return dataclasses.replace(config, epochs=epochs or config.epochs, resume_from=earlier.id, name=name)
 

@@ -8,6 +8,7 @@ the app down, and a page refresh simply reads the folder again.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import run_files as files
+from .auto import is_auto
 from .config import RunConfig
 from .standby import ensure_standby, hand_over, pid_alive, request_prepare, spawn_worker
 from .workspace import home, read_json, write_json
@@ -77,6 +79,34 @@ class Run:
             return config.extra["kind"]
         data = config.data.lower() if config is not None else ""
         return "text" if data.endswith(TABLE_SUFFIXES) else "image"
+
+    @property
+    def chosen(self) -> dict | None:
+        """What a run with `--model auto` or `--unfreeze auto` chose: {"model", "unfreeze", "reason"}, from its
+        `started` event (or, with no such event, its model.json's model and blocks); None for a run that left
+        nothing to the engine or has not chosen yet. config.json keeps "auto", as the person asked."""
+        config = self._config_or_none()
+        if config is None or not is_auto(config):
+            return None
+        started = next((e for e in self.events() if e["event"] == "started" and "chosen_model" in e), None)
+        if started is not None:
+            return {"model": started["chosen_model"], "unfreeze": started["chosen_unfreeze"],
+                    "reason": started["reason"]}
+        described = read_json(self.description_file)
+        if not described:
+            return None
+        return {"model": described.get("base_model") or config.model, "unfreeze": described.get("unfreeze"),
+                "reason": ""}
+
+    @property
+    def trained_config(self) -> RunConfig:
+        """The config as it trained: an automatic model or block count replaced by the run's choice (left "auto"
+        until it has chosen). What labels, explanations and continuations of a run read."""
+        config, chosen = self.config, self.chosen
+        if chosen is None:
+            return config
+        return dataclasses.replace(config, model=chosen["model"], unfreeze=config.unfreeze if chosen["unfreeze"]
+                                   is None else chosen["unfreeze"])
 
     def _config_or_none(self) -> RunConfig | None:
         try:

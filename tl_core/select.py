@@ -13,16 +13,18 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
-from .config import RunConfig
+from .auto import decide, smallest_class
+from .config import AUTO, AUTO_MODEL, RunConfig
 from .data import Example
 from .device import pick_runtime
 from .features import FeatureExtractor, cached_tensor, feature_key, model_key, text_features
 from .inputs import Normalized, Views, decode_images, normalize, tokenize, trim
-from .models import PRETRAINED, build, catalog, find_model
+from .models import PRETRAINED, build, catalog, default_model, find_model
 from .models.backbone import Backbone
 from .rundata import open_run_data
 from .runtime import run_frozen
@@ -43,6 +45,7 @@ class Sample:
     kind: str                  # "image" | "text"
     classes: list[str]
     examples: list[Example]
+    smallest: int = 0          # examples in the whole data's smallest class (the automatic blocks weigh it)
 
     @property
     def labels(self) -> np.ndarray:
@@ -65,6 +68,7 @@ class Relatedness:
 
 @dataclass
 class LayerScores:
+    model: str
     blocks: list[str]    # the model's block titles, input side first
     scores: list[float]  # LogME on the pooled output of each block
     unfreeze: int        # the suggested number of last blocks to fine-tune (0 = only the new head)
@@ -73,10 +77,17 @@ class LayerScores:
 
 @dataclass
 class Recommendation:
-    model: str           # the best-ranked model
-    unfreeze: int        # from its per-layer scores
-    gap: float           # its relatedness gap
-    reason: str          # the sentences a person reads
+    """What training with `--model auto --unfreeze auto` will use (`auto.decide`), and what it rests on."""
+
+    model: str           # the chosen model
+    unfreeze: int        # the chosen blocks
+    gap: float           # the model's relatedness gap
+    relatedness: str     # the gap in words
+    reason: str          # the sentences a person reads, as the run's `started` event carries them
+    layers: LayerScores  # the model's per-block scores
+    why_model: str       # the reason's part about the model
+    why_blocks: str      # the reason's part about the blocks
+    on_cpu: bool         # the device the choice was made for
 
 
 def sample_data(data: str, at_most: int = SAMPLE, config: RunConfig | None = None) -> Sample:
@@ -84,11 +95,13 @@ def sample_data(data: str, at_most: int = SAMPLE, config: RunConfig | None = Non
     run_data = open_run_data(config or RunConfig(data=str(data)))
     dataset = run_data.dataset
     keep = stratified_sample([e.label for e in dataset.examples], at_most)
-    return Sample(dataset.kind, list(dataset.classes), [dataset.examples[i] for i in keep])
+    return Sample(dataset.kind, list(dataset.classes), [dataset.examples[i] for i in keep], smallest_class(dataset))
 
 
-def rank_models(sample: Sample, models: list[str] | None = None) -> list[ModelScore]:
-    """LogME of every model available offline for the sample's kind (or of `models`), best first."""
+def rank_models(sample: Sample, models: list[str] | None = None,
+                on_score: Callable[[ModelScore], None] | None = None) -> list[ModelScore]:
+    """LogME of every model available offline for the sample's kind (or of `models`), best first; `on_score` hears
+    each model's as it is done (the app's chart fills in meanwhile)."""
     names = models or [m.name for m in catalog(sample.kind) if m.available]
     scores = []
     for name in names:
@@ -97,17 +110,22 @@ def rank_models(sample: Sample, models: list[str] | None = None) -> list[ModelSc
         score = logme(reduce_dims(feats), labels)
         info = find_model(name)
         scores.append(ModelScore(name, info.title if info else name, score, time.perf_counter() - start))
+        if on_score is not None:
+            on_score(scores[-1])
     return sorted(scores, key=lambda s: -s.score)
 
 
-def recommend(sample: Sample, ranking: list[ModelScore]) -> Recommendation:
-    """The best-ranked model, how related the data is to what it learned, and how many blocks to fine-tune."""
-    if not ranking:
-        raise ValueError("No model for this kind of data is available offline: connect once to download one.")
-    best = ranking[0]
-    related, layers = relatedness(sample, best.model), layer_scores(sample, best.model)
-    reason = f"{best.title} fits your data best. {related.sentence} {layers.reason}"
-    return Recommendation(best.model, layers.unfreeze, related.gap, reason)
+def recommend(sample: Sample, ranking: list[ModelScore], on_cpu: bool | None = None) -> Recommendation:
+    """The model and blocks training with `--model auto --unfreeze auto` will choose on this device (`auto.decide`,
+    the same call `auto.choose` makes), how related the data is to that model, and its per-block scores."""
+    if on_cpu is None:
+        on_cpu = pick_runtime("auto").device.type == "cpu"
+    layers = functools.lru_cache(maxsize=None)(lambda model: layer_scores(sample, model))
+    automatic = RunConfig(data="", model=AUTO_MODEL, unfreeze=AUTO)
+    choice = decide(automatic, sample.kind, sample.smallest, on_cpu, ranking, layers)
+    related = relatedness(sample, choice.model)
+    return Recommendation(choice.model, choice.unfreeze, related.gap, related.sentence, choice.reason,
+                          layers(choice.model), choice.why_model, choice.why_blocks, on_cpu)
 
 
 def relatedness(sample: Sample, model: str = "") -> Relatedness:
@@ -145,7 +163,7 @@ def layer_scores(sample: Sample, model: str = "") -> LayerScores:
     scores = [logme(reduce_dims(f), labels) for f in per_block]
     titles = [b.title for b in backbone.blocks]
     unfreeze, reason = suggest_unfreeze(titles, scores)
-    return LayerScores(titles, scores, unfreeze, reason)
+    return LayerScores(model or default_model(sample.kind).name, titles, scores, unfreeze, reason)
 
 
 def suggest_unfreeze(titles: list[str], scores: list[float], tolerance: float = 0.01) -> tuple[int, str]:

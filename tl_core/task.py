@@ -42,13 +42,17 @@ class Task:
     save: Callable[[Path], None]
     plan: Plan
     path: TrainingPath
+    early_stop: int = 0                             # epochs without a better val accuracy before stopping; 0 never
+    pool: int = 1                                   # training rows hold `pool` views of each example (view-major)
     lengths: torch.Tensor | None = None             # text: tokens per example, for length-sorted batches
     lightweight: bool = False                       # only a linear head on cached features trains
     info: dict = field(default_factory=dict)
+    _epochs_drawn: int = 0
 
     @property
     def train_size(self) -> int:
-        return len(self.train_labels)
+        """Rows one epoch goes through: every training row, or each example once when it has a pool of views."""
+        return len(self.train_labels) // self.pool
 
     def describe(self) -> dict:
         """For the `started` event; `info` may say how many distinct examples the training views came from."""
@@ -70,9 +74,17 @@ class Task:
         if self.lengths is not None:  # similar lengths together, so batches carry little padding
             chunks = order.split(batch_size * 20)
             order = torch.cat([c[self.lengths[c].argsort()] for c in chunks])
+        if self.pool > 1:
+            order = order + self._views()[order] * self.train_size
         batches = list(order.split(batch_size))
         for i in torch.randperm(len(batches), generator=generator).tolist():
             yield batches[i]
+
+    def _views(self) -> torch.Tensor:
+        """Which view of each example this epoch shows: a rotation (example i shows view (i + epoch) mod pool),
+        so no example repeats a view before it has shown all of them, and each view is one pool-th of an epoch."""
+        self._epochs_drawn += 1
+        return (torch.arange(self.train_size) + self._epochs_drawn - 1) % self.pool
 
     def to_device(self, index: torch.Tensor, device: torch.device) -> tuple[tuple, torch.Tensor]:
         return tuple(t[index].to(device) for t in self.train_inputs), self.train_labels[index].to(device)

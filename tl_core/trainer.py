@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from . import events, run_files
+from .auto import choose
 from .checkpoint import load_earlier_weights
-from .config import RunConfig
+from .config import NEVER, RunConfig
 from .data import DataError
 from .device import Runtime, pick_runtime
 from .evaluate import classification_metrics
@@ -95,6 +96,8 @@ def prepare(config: RunConfig, on_event: events.EventSink = events.ignore) -> No
 def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime]:
     check_settings(config)
     trim_caches()
+    chosen = choose(config, on_event)  # `--model auto` / `--unfreeze auto`, made before the model loads
+    config = chosen.applied(config)
     data = open_run_data(config)
     dataset = data.dataset
     runtime = pick_runtime(config.device)
@@ -104,7 +107,9 @@ def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime
     earlier = earlier_run(config)
     if earlier is not None:  # a continuation starts from the earlier run's best model
         load_earlier_weights(backbone, earlier.dir, dataset.classes, plan)
-    return build_task(config, dataset, data.train_idx, data.val_idx, backbone, plan, runtime, on_event), runtime
+    task = build_task(config, dataset, data.train_idx, data.val_idx, backbone, plan, runtime, on_event)
+    task.info.update(chosen.event_fields())  # the `started` event says what was chosen, and why
+    return task, runtime
 
 
 def _free_gpu_memory() -> None:
@@ -126,6 +131,8 @@ def check_settings(config: RunConfig) -> None:
     if config.lr < 0 or config.lr > 1:
         raise DataError(f"A learning rate of {config.lr} is out of range: use a value above 0 and at most 1 "
                         "(typical: 0.0001 to 0.01), or 0 for automatic.")
+    if config.early_stop < NEVER:
+        raise DataError(f"Early stop must be a number of epochs, 0 for automatic or -1 for never, not {config.early_stop}.")
     if config.batch_size < 0:
         raise DataError("Batch size must be at least 1 (or 0 for automatic).")
     if config.time_limit_s < 0:
@@ -215,7 +222,7 @@ class TrainingLoop:
                     task.save(self.run_dir)  # slow epochs: a killed worker still leaves its best model behind
             else:
                 since_better += 1
-            if config.early_stop and since_better >= config.early_stop or self._out_of_time():
+            if task.early_stop and since_better >= task.early_stop or self._out_of_time():
                 break
         return self._finish(best, "finished")
 

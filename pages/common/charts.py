@@ -144,6 +144,32 @@ def predictions(top: list[tuple[str, float]]) -> go.Figure:
     return _layout(fig, 110 + 45 * len(top))
 
 
+RECOMMENDED_MARK = "recommended"
+
+
+def ranking(scores: list[tuple[str, float, float]], recommended: str | None) -> go.Figure:
+    """Each model's score on the person's data (title, LogME, seconds), best on top; the recommended one in blue and
+    marked. Titles are the catalogue's, never user text."""
+    titles = [title for title, _, _ in scores]
+    values = [score for _, score, _ in scores]
+    marked = [title == recommended for title in titles]
+    spread = (max(values) - min(values)) or 1.0
+    # LogME is often negative: bars drawn from zero made the worst model's bar the longest. They start a little
+    # below the lowest score instead, so the longer bar is always the better fit; the axis keeps the true scores.
+    floor = min(values) - 0.25 * spread
+    fig = go.Figure(go.Bar(
+        x=[v - floor for v in values], base=floor, y=titles, orientation="h",
+        marker_color=[BLUE if m else GREY for m in marked],
+        text=[f"{v:.2f}" + (f" · {RECOMMENDED_MARK}" if m else "") for v, m in zip(values, marked)],
+        textposition="outside", cliponaxis=False, customdata=[[v, seconds] for v, (_, _, seconds) in
+                                                              zip(values, scores)],
+        hovertemplate="%{y}: score %{customdata[0]:.3f}<br>scored in %{customdata[1]:.1f} s<extra></extra>"))
+    fig.update_layout(title="How well each model fits your data", xaxis_title="score (higher fits better)",
+                      yaxis_type="category", yaxis_autorange="reversed", showlegend=False,
+                      xaxis_range=[floor, max(values) + 0.45 * spread])  # room for the text beside the longest bar
+    return _layout(fig, 110 + 45 * len(scores), "model ranking")
+
+
 # ---------------------------------------------------------------- the network as a stack of blocks
 
 _STYLE = """
@@ -199,3 +225,37 @@ def _short(n: int) -> str:
     if n >= 1e3:
         return f"{n / 1e3:.0f} k parameters"
     return f"{n} parameters"
+
+
+# ---------------------------------------------------------------- the layers: what they know, how far they moved
+
+def layer_bars(names: list[str], values: list[float], colours: list[str], axis: str, hover: str,
+               presenting: bool = False) -> go.Figure:
+    """One horizontal bar per block, drawn like the network: output side at the top, input side at the bottom.
+    Only our own strings (block names, numbers) go in."""
+    fig = go.Figure(go.Bar(x=values[::-1], y=names[::-1], orientation="h", marker_color=colours[::-1],
+                           hovertemplate=f"%{{y}}: {hover}<extra></extra>"))
+    fig.update_layout(xaxis_title=axis, yaxis_type="category", showlegend=False, font=dict(size=17 if presenting
+                                                                                          else 12))
+    return _layout(fig, (44 if presenting else 30) * len(names) + 90)
+
+
+def layer_change(changes: dict, presenting: bool = False) -> go.Figure:
+    """How far each block moved while fine-tuning (1 - CKA): grey when it stayed frozen, blue when it trained."""
+    colours = [BLUE if trained else GREY for trained in changes["trained"]]
+    fig = layer_bars(changes["names"], [round(v, 4) for v in changes["change"]], colours,
+                     "change (0 = none, 1 = completely)", "changed %{x:.4f}", presenting)
+    fig.update_xaxes(range=[0, max(0.001, 1.15 * max(changes["change"], default=0))])  # a small move still shows
+    return fig
+
+
+def layer_knowledge(names: list[str], scores: list[float], presenting: bool = False) -> go.Figure:
+    """How well each block's output already tells the classes apart (LogME; higher is better)."""
+    low, high = min(scores, default=0), max(scores, default=0)
+    base = low - 0.15 * ((high - low) or 1)  # LogME has no natural zero: the weakest block keeps a short bar
+    fig = layer_bars(names, [s - base for s in scores], [GREEN] * len(scores),
+                     "how much it already knows about your classes (higher is better)", "%{customdata:.3f}",
+                     presenting)
+    fig.update_traces(customdata=scores[::-1])
+    fig.update_xaxes(showticklabels=False)
+    return fig

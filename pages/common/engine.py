@@ -142,8 +142,10 @@ def get_run(run_id: str | None):
     return value
 
 
-def run_config(run):
-    value, _ = attempt("reading a run's settings", lambda: run.config)
+def run_config(run, trained: bool = False):
+    """A run's settings as asked for (config.json: "auto" stays "auto"), or with `trained` as it trained (an
+    automatic model or block count replaced by its choice, `Run.trained_config`); None when unreadable."""
+    value, _ = attempt("reading a run's settings", lambda: run.trained_config if trained else run.config)
     return value
 
 

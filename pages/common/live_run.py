@@ -41,6 +41,9 @@ def panel(run_id: str, was_live: bool) -> None:
     _before_training(run, status, events, started)
     if started:
         _training_on(started, status)
+        chosen = runview.chosen_for_you(engine.run_config(run), runview.chosen(run))
+        if chosen:
+            st.markdown(chosen)
     continued = runview.continues(engine.run_config(run))
     if continued:
         st.caption(f"This run {esc(continued)}: it starts from that run's best model, with its settings.")

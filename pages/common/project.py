@@ -43,7 +43,7 @@ def new(kind: str) -> dict:
         "kind": kind,
         "name": _default_name(kind, created),
         "created": created,
-        "model": tl_core.default_model(kind).name,
+        "model": tl_core.AUTO_MODEL,  # TransferLab chooses from the data (older projects keep their named model)
         "source": SOURCES[kind][0],
         "classes": [_new_class(1), _new_class(2)],
         "typed": {},
@@ -126,9 +126,12 @@ def add_class(project: dict) -> None:
 
 # ---------------------------------------------------------------- the Train step's settings
 
-# Each setting's widget key on the Train step and its value in a new project.
-SETTINGS = {"from_scratch": False, "unfreeze": 0, "epochs": 0, "augment": "light", "val_percent": 20, "lr": 0.0,
-            "batch": 0, "early_stop": 0, "seed": 0, "run_name": ""}
+# Each setting's widget key on the Train step and its value in a new project. "blocks": whether TransferLab
+# proposes how many blocks to fine-tune ("auto") or the "unfreeze" slider says ("mine").
+SETTINGS = {"from_scratch": False, "blocks": "auto", "unfreeze": 0, "epochs": 0, "augment": "light",
+            "val_percent": 20, "lr": 0.0, "batch": 0, "early_stop": 0, "seed": 0, "run_name": ""}
+# Settings saved before the automatic choice existed: their slider was the choice.
+_BEFORE_AUTO = {"blocks": "mine"}
 
 
 def use_settings(project: dict) -> None:
@@ -139,7 +142,8 @@ def use_settings(project: dict) -> None:
     """
     if st.session_state.get("settings_of") == project["id"]:
         return
-    st.session_state.update({**SETTINGS, **project.get("settings", {})})
+    saved = project.get("settings") or {}
+    st.session_state.update({**SETTINGS, **(_BEFORE_AUTO if saved else {}), **saved})
     st.session_state["settings_of"] = project["id"]
 
 
@@ -218,6 +222,8 @@ def stamp(path: Path | None) -> tuple:
 # ---------------------------------------------------------------- short descriptions for the sidebar
 
 def model_title(project: dict) -> str:
+    if project.get("model") == tl_core.AUTO_MODEL:
+        return "Automatic (chosen from your data)"
     info = tl_core.find_model(project.get("model") or "")
     return info.title if info else (project.get("model") or "default")
 

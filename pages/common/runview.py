@@ -13,19 +13,68 @@ import tl_core
 
 from . import engine
 from . import project as projects
+from .frame import esc
 
 STATES = {"queued": "waiting", "running": "training", "finished": "finished", "failed": "failed",
           "cancelled": "stopped", "interrupted": "interrupted"}
 
 
-def what_trained(config) -> str:
-    """The fine-tuning choice of a run, in words."""
-    return "?" if config is None else tl_core.what_trains(config.unfreeze, config.from_scratch)
+CHOSEN = "chosen for you"
+
+
+def what_trained(config, chosen: dict | None = None) -> str:
+    """The fine-tuning choice of a run, in words; for blocks left to TransferLab, what it chose (`chosen`)."""
+    if config is None:
+        return "?"
+    if config.unfreeze == tl_core.AUTO and not config.from_scratch and chosen and chosen["unfreeze"] is not None:
+        return f"{tl_core.what_trains(chosen['unfreeze'])} ({CHOSEN})"
+    return tl_core.what_trains(config.unfreeze, config.from_scratch)
+
+
+def model_title(config, kind: str, chosen: dict | None = None) -> str:
+    """The model a run trained, by its title; for one left to TransferLab, the one it chose (or that it will)."""
+    if config is None:
+        return "?"
+    if config.model != tl_core.AUTO_MODEL:
+        return engine.model_info(config.model, kind).title
+    if chosen is None:
+        return "automatic (chosen when training starts)"
+    return f"{engine.model_info(chosen['model'], kind).title} ({CHOSEN})"
+
+
+def chosen(run) -> dict | None:
+    """What TransferLab chose for a run that left the model or the blocks to it (`tl_core.Run.chosen`): model,
+    unfreeze and reason; None for any other run, or before training started."""
+    value, _ = engine.attempt("reading what was chosen for the run", lambda: run.chosen)
+    return value
+
+
+def chosen_for_you(config, choice: dict | None) -> str:
+    """"**Chosen for you:** EfficientNet-Lite1, the last 2 blocks — <why>" for a run that left choices to TransferLab
+    and has made them; "" for any other run."""
+    made = _made(config, choice)
+    if not made:
+        return ""
+    return f"**Chosen for you:** {', '.join(made)}" + (f" — {esc(choice['reason'])}" if choice.get("reason") else "")
+
+
+def _made(config, choice: dict | None) -> list[str]:
+    """The model's title and the blocks in words, each only where TransferLab made that choice."""
+    if config is None or choice is None:
+        return []
+    made = []
+    if config.model == tl_core.AUTO_MODEL:
+        info = tl_core.find_model(choice["model"])
+        made.append(info.title if info else choice["model"])
+    if config.unfreeze == tl_core.AUTO and not config.from_scratch and choice["unfreeze"] is not None:
+        made.append(tl_core.what_trains(choice["unfreeze"]))
+    return made
 
 
 def run_label(run) -> str:
-    """How a run is named in pickers: its name or start time, what trained, its accuracy once known, its state
-    unless it finished, and the project (or, for a run started from the command line, the data) it learned from."""
+    """How a run is named in pickers: its name or start time, what trained (and, for choices left to TransferLab,
+    what it chose), its accuracy once known, its state unless it finished, and the project (or, for a run started
+    from the command line, the data) it learned from."""
     config = engine.run_config(run)
     metrics = run.metrics() or {}
     accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
@@ -33,7 +82,11 @@ def run_label(run) -> str:
     unfinished = "" if state == "finished" else f" · {state}"
     project = run_project(config)
     source = projects.name(project) if project else data_name(config)
-    return f"{run_name(run, config)} · {what_trained(config)}{accuracy}{unfinished} · {source}"
+    made = _made(config, chosen(run))
+    trained = what_trained(config) if not made else f"{', '.join(made)} ({CHOSEN})"
+    if made and config.unfreeze != tl_core.AUTO:
+        trained += f", {what_trained(config)}"
+    return f"{run_name(run, config)} · {trained}{accuracy}{unfinished} · {source}"
 
 
 def run_name(run, config) -> str:

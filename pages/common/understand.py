@@ -207,7 +207,7 @@ def feature_maps(run) -> engine.Outcome:
 def _learning_curve(run_id: str, stamp: float) -> list[dict]:
     from tl_core.explain import learning_curve
 
-    config = engine.get_run(run_id).config
+    config = engine.get_run(run_id).trained_config  # an automatic run: the model it chose
     return learning_curve(config.data, model=config.model, val_split=config.val_split, split_seed=config.seed,
                           text_column=config.text_column, label_column=config.label_column,
                           label_names=config.label_names)

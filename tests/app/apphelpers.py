@@ -25,12 +25,15 @@ def open_page(at, step: str, **params):
 
 
 def make_project(home: Path, kind: str = "image", **fields) -> dict:
-    """A project on disk, as the Welcome step would create it."""
+    """A project on disk, as the Welcome step would create it, except that the model and the blocks to fine-tune are
+    the person's own (the embedded model, the slider), so tests about something else need no ranking; pass
+    model="auto", settings={} for TransferLab's automatic choices."""
     project = {"id": os.urandom(8).hex(), "kind": kind, "created": 0.0,
                "model": "efficientnet_lite0" if kind == "image" else "all-MiniLM-L6-v2",
                "source": "photos" if kind == "image" else "table",
                "classes": [{"uid": "aaaa0001", "name": "ants"}, {"uid": "aaaa0002", "name": "bees"}],
-               "typed": {}, "table_file": None, "text_column": None, "label_column": None, **fields}
+               "typed": {}, "table_file": None, "text_column": None, "label_column": None,
+               "settings": {"blocks": "mine"}, **fields}
     folder = home / "projects" / project["id"]
     folder.mkdir(parents=True)
     (folder / "project.json").write_text(json.dumps(project))
@@ -66,3 +69,15 @@ def texts(at) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return re.sub(r"\\(.)", r"\1", "\n".join(parts))  # as the person reads it: markdown escapes removed
+
+
+# A first visit to the Train step in a fresh process (a new server), printing what it showed and what it imported.
+FIRST_VISIT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+from apphelpers import REPO, open_page, texts
+at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=120), "train", project=sys.argv[1])
+assert not at.exception, at.exception
+print(json.dumps({"text": texts(at), "drawing": at.html[0].proto.body,
+                  "imported": [m for m in ("torch", "timm", "transformers") if m in sys.modules]}))
+"""

@@ -1,7 +1,11 @@
-"""Step 2: model cards from the catalogue, the embedded default chosen, others picked with a warning."""
+"""Step 2: the automatic choice first (the default), with the models ranked for the data; then model cards from the
+catalogue, picked with a warning when they need a download."""
 import json
+import re
 
-from apphelpers import make_project, open_page, texts
+import pytest
+
+from apphelpers import add_photos, make_project, open_page, texts
 
 
 def test_image_cards_come_from_the_catalogue_with_the_default_selected(app, home):
@@ -11,7 +15,8 @@ def test_image_cards_come_from_the_catalogue_with_the_default_selected(app, home
     at = open_page(app, "model", project=project["id"])
     assert not at.exception
     pick_buttons = [b for b in at.button if b.key and b.key.startswith("pick_")]
-    assert sorted(b.key for b in pick_buttons) == sorted(f"pick_{m.name}" for m in catalog("image"))
+    assert pick_buttons[0].key == "pick_auto" and pick_buttons[0].label == "Use the automatic choice"
+    assert sorted(b.key for b in pick_buttons[1:]) == sorted(f"pick_{m.name}" for m in catalog("image"))
     selected = at.button(key="pick_efficientnet_lite0")
     assert selected.label == "Selected" and selected.disabled
     page = texts(at)
@@ -90,3 +95,62 @@ def test_the_embedded_lites_show_as_available_offline(app, home):
     at.button(key="pick_efficientnet_lite2").click().run()
     assert not at.exception and at.button(key="pick_efficientnet_lite2").label == "Selected"
     assert not [w for w in at.warning if "is not on this computer yet" in w.value]
+
+
+def test_a_new_project_leaves_the_model_to_transferlab(app, home):
+    """The Automatic card comes first and is chosen; with no data yet it says when the ranking will appear."""
+    at = app.run()
+    at.button(key="start_image").click().run()
+    assert not at.exception and at.title[0].value == "Choose a model"
+    saved = json.loads((home / "projects" / at.query_params["project"] / "project.json").read_text())
+    assert saved["model"] == "auto"
+    picks = [b for b in at.button if b.key and b.key.startswith("pick_")]
+    assert picks[0].key == "pick_auto" and picks[0].label == "Selected" and picks[0].disabled
+    assert all(b.label == "Use this model" for b in picks[1:])
+    card = " ".join(m.value for m in _card(at, "auto").markdown)
+    assert "#### Automatic (recommended)" in card and "picks the model that fits your data best" in card
+    assert "appears here once you have added your data" in texts(at)
+    assert "rank_models" not in [b.key for b in at.button]
+
+
+def test_a_project_with_its_own_model_ranks_on_request(app, home):
+    """With a model picked and data added, nothing starts by itself: the person asks for the ranking."""
+    import tl_core
+    from pages.common import ranking
+
+    project = make_project(home, "image")
+    add_photos(home, project, per_class=3)
+    at = open_page(app, "model", project=project["id"])
+    assert not at.exception
+    assert at.button(key="rank_models").label == "Rank the models for my data"
+    assert tl_core.ranking_status(ranking.config(project)) is None
+
+
+def test_the_models_are_ranked_for_the_data_best_on_top(app, ranked_home):
+    """Opened with data, the automatic choice ranked the models by itself; the chart, the meter and the reason
+    agree with the ranking."""
+    from pages.common import charts, ranking
+
+    found = ranked_home["ranking"]
+    assert "Comparing the models on a sample of your data" in ranked_home["opened"]  # started as the page opened
+    at = open_page(app, "model", project=ranked_home["project"]["id"])
+    assert not at.exception
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    bars = figure["data"][0]
+    assert bars["y"] == [s.title for s in found.scores]
+    assert [bars["base"] + x for x in bars["x"]] == pytest.approx([s.score for s in found.scores])
+    assert len(bars["y"]) == 3 and bars["x"] == sorted(bars["x"], reverse=True)
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed"  # the first, best, on top
+    title = next(s.title for s in found.scores if s.model == found.recommended.model)
+    marked = [y for y, text in zip(bars["y"], bars["text"]) if charts.RECOMMENDED_MARK in text]
+    assert marked == [title]
+    page = texts(at)
+    assert ranking.WHAT_THE_SCORE_IS in page
+    why = found.recommended.why_model  # the words training's own choice uses (auto.decide)
+    assert title in why and f"**Why:** {why} How many of its layers to fine-tune is proposed on step 4" in page
+    assert found.recommended.why_blocks not in page  # the blocks are the Train step's
+    meter = at.get("progress")[-1].proto  # the frame's step indicator comes first
+    assert found.recommended.relatedness in re.sub(r"\\(.)", r"\1", meter.text)
+    best_card = " ".join(m.value for m in _card(at, found.recommended.model).markdown)
+    assert "Chosen for your data" in best_card
+    assert at.button(key="pick_auto").label == "Selected"

@@ -23,7 +23,7 @@ def test_start_picture_project_goes_to_model_step_and_saves_project(app, home):
     assert at.title[0].value == "Choose a model"
     project_id = at.query_params["project"]
     saved = json.loads((home / "projects" / project_id / "project.json").read_text())
-    assert saved["kind"] == "image" and saved["model"] == "efficientnet_lite0"
+    assert saved["kind"] == "image" and saved["model"] == "auto"  # TransferLab chooses
     assert [c["name"] for c in saved["classes"]] == ["Class 1", "Class 2"]
 
 
@@ -31,7 +31,7 @@ def test_start_text_project(app, home):
     at = app.run()
     at.button(key="start_text").click().run()
     saved = json.loads((home / "projects" / at.query_params["project"] / "project.json").read_text())
-    assert saved["kind"] == "text" and saved["model"] == "all-MiniLM-L6-v2" and saved["source"] == "table"
+    assert saved["kind"] == "text" and saved["model"] == "auto" and saved["source"] == "table"
 
 
 def test_project_in_url_is_found_again_after_a_refresh(app, home):

@@ -14,16 +14,20 @@ def test_a_new_project_starts_from_its_own_settings_and_an_old_one_gets_its_back
 
     at.switch_page(PAGES["welcome"]).run()
     at.button(key="start_text").click().run()
+    at.switch_page(PAGES["model"]).run()
+    at.button(key="pick_all-MiniLM-L6-v2").click().run()  # a model of its own: no ranking to wait for
     at.switch_page(PAGES["data"]).run()
     at.file_uploader(key="table_up").set_value(("yelp.txt", YELP.read_bytes(), "text/plain")).run()
     at.switch_page(PAGES["train"]).run()
     assert not at.exception
-    assert at.select_slider(key="unfreeze").value == 0
+    assert at.segmented_control(key="blocks").value == "auto"  # a new project's default, not the other's slider
+    assert "unfreeze" not in [s.key for s in at.select_slider]
     assert at.number_input(key="epochs").value == 0
 
     at.switch_page(PAGES["welcome"]).run()
     at.button(key=f"reopen_{pictures['id']}").click().run()
     assert at.query_params["project"] == pictures["id"]
+    assert at.segmented_control(key="blocks").value == "mine"
     assert at.select_slider(key="unfreeze").value == 2 and at.number_input(key="epochs").value == 7
 
 

@@ -210,3 +210,37 @@ def test_the_mistakes_of_a_zip_run_show_their_pictures(zip_run, monkeypatch):
     assert sum(c.startswith("true: ") for c in captions) == 3
     assert "(picture no longer available)" not in captions
     assert len(at.get("image")) == 3
+
+
+# ---------------------------------------------------------------- a run that left its choices to TransferLab
+
+REASON = ("EfficientNet-Lite2 fits your data best of 3 available models (LogME 0.01). So: EfficientNet-Lite2, "
+          "only the new head (unfreeze 0).")
+
+
+def test_a_run_with_automatic_choices_says_what_was_chosen_and_why(app, home):
+    """The `started` event's choice (`Run.chosen`) in the live panel, the run's label and the All runs table."""
+    import os
+    import time
+
+    import tl_core
+    from tl_core.runs import create_run
+    from tl_core.workspace import write_json
+
+    project = make_project(home, "image", model="auto", settings={})
+    run = create_run(tl_core.RunConfig(data=str(home), model=tl_core.AUTO_MODEL, unfreeze=tl_core.AUTO,
+                                       extra={"project": project["id"], "kind": "image"}))
+    started = {"event": "started", "device": "cpu", "trainable_params": 3842, "total_params": 3842, "epochs": 3,
+               "train_examples": 32, "val_examples": 8, "classes": ["ants", "bees"], "steps": 6,
+               "chosen_model": "efficientnet_lite2", "chosen_unfreeze": 0, "reason": REASON}
+    (run.dir / "events.jsonl").write_text(json.dumps(started) + "\n")
+    write_json(run.dir / "status.json", {"state": "running", "pid": os.getpid(), "heartbeat": time.time(),
+                                         "created": time.time(), "started": time.time()})
+    at = open_page(app, "train", run=run.id)  # this test process plays the worker
+    assert not at.exception
+    said = texts(at)
+    assert f"**Chosen for you:** EfficientNet-Lite2, only the new head — {REASON}" in said
+    assert " · EfficientNet-Lite2, only the new head (chosen for you) · training · " in said  # the run's label
+    at.switch_page(PAGES["runs"]).run()
+    assert at.dataframe[0].value.set_index("run").loc[run.id, "fine-tuned"] == "only the new head (chosen for you)"
+    assert "model EfficientNet-Lite2 (chosen for you)" in texts(at)  # one run: its model in the caption

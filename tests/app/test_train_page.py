@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from apphelpers import add_photos, make_project, open_page, texts
+from apphelpers import FIRST_VISIT, add_photos, make_project, open_page, texts
+
+import tl_core
 
 
 @pytest.fixture
@@ -80,11 +82,14 @@ def test_start_creates_a_run_with_the_chosen_settings_and_follows_it(ready, monk
     at, project = ready
     at.select_slider(key="unfreeze").set_value(1).run()
     at.number_input(key="epochs").set_value(3).run()
+    assert at.selectbox(key="early_stop").value == 0  # automatic: a few epochs without gain when blocks train
+    at.selectbox(key="early_stop").set_value(tl_core.NEVER).run()  # the way to turn it off
     at.button(key="start_training").click().run()
     assert not at.exception
     run_id = at.query_params["run"]
     config = runs.get_run(run_id).config
     assert (config.unfreeze, config.epochs, config.from_scratch, config.augment) == (1, 3, False, "light")
+    assert config.early_stop == tl_core.NEVER
     assert config.data.endswith("photos") and config.extra["project"] == project["id"]
     assert "Starting the training process" in texts(at)
     assert at.button(key=f"stop_{run_id}")
@@ -210,17 +215,6 @@ def test_the_page_asks_the_warm_worker_to_prepare_the_data_once(app, home, monke
     assert RunConfig.from_dict(json.loads(request.read_text())).seed == 4
 
 
-FIRST_VISIT = """
-import json, sys
-from streamlit.testing.v1 import AppTest
-from apphelpers import REPO, open_page, texts
-at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=120), "train", project=sys.argv[1])
-assert not at.exception, at.exception
-print(json.dumps({"text": texts(at), "drawing": at.html[0].proto.body,
-                  "imported": [m for m in ("torch", "timm", "transformers") if m in sys.modules]}))
-"""
-
-
 @pytest.mark.parametrize("kind", ["image", "text"])
 def test_the_first_visit_draws_the_network_without_building_it(app, home, kind):
     """Building the network to draw it (torch imported into the server, the model made) made the first visit
@@ -260,3 +254,4 @@ def test_the_page_counts_the_parameters_its_run_reports(app, home, trained):
     assert (plan.trainable, plan.total) == (started["trainable_params"], started["total_params"])
     shown = Plan(0, 8, started["trainable_params"], started["total_params"], False).describe()
     assert shown in texts(at)
+

@@ -12,15 +12,7 @@ from apphelpers import REPO, YELP, jpeg_bytes, open_page, texts
 UNDERSTAND = "pages/8_understand.py"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """The explain views run in the test process; the machine's two cores are shared."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the views run in the test process (conftest.py)
 
 
 def understand(at, **params):
@@ -73,7 +65,8 @@ def test_every_view_of_a_picture_run(trained_app, trained_home):
     at = understand(trained_app, run=run)
     assert not at.exception
     assert [h.value for h in at.header] == ["Does transfer learning help here?", "Where the model looks",
-                                            "Do the features already know?", "How much data do I need?"]
+                                            "Do the features already know?", "How much data do I need?",
+                                            "What each layer learned"]
     assert at.selectbox[0].value == run
     assert at.button(key="start_experiment").label == "Compare the three starting points"
     assert at.number_input(key="experiment_epochs").value == 3

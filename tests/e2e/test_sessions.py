@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_walkthrough import disk_project, photos, text, wait_for_rerun
+from test_walkthrough import choose_blocks_myself, disk_project, photos, pick_model, text, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 
@@ -166,6 +166,7 @@ def photo_project_through_the_page(page, url: str, names: tuple[str, str], start
     page.goto(url)
     page.get_by_role("button", name="Start a picture project").click()
     text(page, "available offline")
+    pick_model(page, "efficientnet_lite0")
     page.get_by_role("button", name="Next: add your data").click()
     text(page, "How do you want to add examples?")
     for index, (name, label) in enumerate(zip(names, ("ants", "bees")), start=1):
@@ -217,6 +218,7 @@ def test_two_sessions_train_through_the_queue_and_see_only_their_own_data(contex
 
     for page, epochs in ((a, 40), (b, 2)):  # the first run long enough that the second must wait for it
         page.get_by_role("button", name="Next: train your model").click()
+        choose_blocks_myself(page)
         text(page, "Layers to fine-tune")
         set_epochs(page, epochs)
     run_a = start_training(a)

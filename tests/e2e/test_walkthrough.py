@@ -1,7 +1,8 @@
 """The whole walk-through in a real browser, once with pictures and once with sentences.
 
-Each test starts a project, adds data through the page's own uploader, trains the embedded default
-model head-only, watches the live chart, reads the results and asks the model for a prediction.
+Each test starts a project, picks the embedded model (the automatic choice has its own test, test_ranking_browser.py),
+adds data through the page's own uploader, trains it head-only, watches the live chart, reads the results and asks
+the model for a prediction.
 """
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def photos(label: str, start: int, count: int = 8) -> list[str]:
 
 
 def disk_project(home: Path, per_class: int = 6, start: int = 20) -> str:
-    """A picture project with linked photos, as the Welcome and Data steps leave it; returns its id. For tests
-    that do not need to build one through the page (test_pictures does)."""
+    """A picture project with linked photos, as the Welcome and Data steps leave it once the person picked the
+    embedded model and chose the layers with the slider; returns its id. For tests that do not need to build one
+    through the page (test_pictures does)."""
     project_id = os.urandom(8).hex()
     folder = home / "projects" / project_id
     for label in ("ants", "bees"):
@@ -46,7 +48,7 @@ def disk_project(home: Path, per_class: int = 6, start: int = 20) -> str:
     (folder / "project.json").write_text(json.dumps({
         "id": project_id, "kind": "image", "created": time.time(), "model": "efficientnet_lite0", "source": "photos",
         "classes": [{"uid": "c0000001", "name": "ants"}, {"uid": "c0000002", "name": "bees"}],
-        "typed": {}, "table_file": None, "text_column": None, "label_column": None}))
+        "typed": {}, "table_file": None, "text_column": None, "label_column": None, "settings": {"blocks": "mine"}}))
     return project_id
 
 
@@ -89,6 +91,18 @@ def fill_text_input(page, label: str, value: str) -> None:
     wait_for_rerun(page)
 
 
+def pick_model(page, name: str) -> None:
+    """"Use this model" on one model's card of the Model step (the automatic choice is the default)."""
+    page.locator(f".st-key-card_{name}").get_by_role("button", name="Use this model").click()
+    page.locator(f".st-key-card_{name}").get_by_role("button", name="Selected").wait_for()
+
+
+def choose_blocks_myself(page) -> None:
+    """On the Train step: the layers to fine-tune set with the slider rather than left to TransferLab."""
+    page.get_by_text("I choose", exact=True).click()  # a segmented control's option
+    wait_for_rerun(page)
+
+
 def start_project(page, server: str, kind_button: str, shot) -> None:
     page.goto(server)
     text(page, "Teach a computer to sort")
@@ -97,6 +111,7 @@ def start_project(page, server: str, kind_button: str, shot) -> None:
     page.get_by_role("button", name=kind_button).click()
     page.get_by_role("heading", name="Choose a model").wait_for()
     text(page, "available offline")
+    pick_model(page, "efficientnet_lite0" if "picture" in kind_button else "all-MiniLM-L6-v2")
     shot(page, "02_model")
     assert page.get_by_role("button", name="Selected").count() == 1
     page.get_by_role("button", name="Next: add your data").click()
@@ -105,6 +120,7 @@ def start_project(page, server: str, kind_button: str, shot) -> None:
 
 def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
     """Start a head-only run; return what was seen while it ran."""
+    choose_blocks_myself(page)
     text(page, "Layers to fine-tune")
     text(page, "trainable:")
     epochs_box = page.get_by_role("spinbutton", name="Epochs (0 = automatic)")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tl_core.cli import _parser
-from tl_core.config import ALL
+from tl_core.config import ALL, AUTO
 from tl_core.models.catalog import CATALOG
 
 from .conftest import CLI
@@ -44,12 +44,13 @@ def test_models_does_not_import_torch():
     assert "efficientnet_lite0" in out.stdout
 
 
-def test_unfreeze_takes_a_number_or_all():
+def test_unfreeze_takes_a_number_all_or_auto():
     parser = _parser()
     assert parser.parse_args(["train", "data", "--unfreeze", "all"]).unfreeze == ALL
+    assert parser.parse_args(["train", "data", "--unfreeze", "auto"]).unfreeze == AUTO
     assert parser.parse_args(["train", "data", "--unfreeze", "3"]).unfreeze == 3
     out = _cli("train", "data", "--unfreeze", "most")
-    assert out.returncode == 2 and "expected a number of blocks or 'all', not 'most'" in out.stderr
+    assert out.returncode == 2 and "expected a number of blocks, 'all' or 'auto', not 'most'" in out.stderr
 
 
 def test_train_reports_a_data_problem_in_words(tmp_path):
@@ -86,3 +87,24 @@ def test_train_has_a_flag_for_every_setting_of_a_run():
     assert out.returncode == 2 and "not allowed with argument --from-scratch" in out.stderr
     out = _cli("train", "photos", "--augment", "heavy")
     assert out.returncode == 2 and "invalid choice: 'heavy'" in out.stderr
+
+
+def test_train_auto_says_what_it_chose_and_the_run_keeps_it(warm_workspace, image_subset, capsys):
+    """`--model auto --unfreeze auto --json`: the started event carries the choice; config.json keeps "auto" as
+    asked, the run and model.json say what trained, and a continuation trains the same model."""
+    from tl_core.cli import main
+    from tl_core.resume import continue_run
+    from tl_core.runs import list_runs
+    from tl_core.workspace import read_json
+
+    assert main(["train", str(image_subset), "--model", "auto", "--unfreeze", "auto", "--epochs", "1", "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    started = next(e for e in events if e["event"] == "started")
+    assert started["chosen_model"].startswith("efficientnet_lite") and started["chosen_unfreeze"] == 0
+    assert "fewer than about 50" in started["reason"] and "unfreeze 0" in started["reason"]
+    run = next(r for r in list_runs() if r.config.model == "auto")
+    assert (run.config.model, run.config.unfreeze) == ("auto", AUTO)
+    assert run.chosen == {"model": started["chosen_model"], "unfreeze": 0, "reason": started["reason"]}
+    assert read_json(run.description_file)["base_model"] == started["chosen_model"]
+    again = continue_run(run.id, 1)
+    assert (again.model, again.unfreeze, again.resume_from) == (started["chosen_model"], 0, run.id)

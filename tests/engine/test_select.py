@@ -95,6 +95,7 @@ def test_per_layer_scores_on_real_pictures(warm_workspace, tmp_path):
 
 def test_rank_json_lists_each_available_model_then_the_recommendation(warm_workspace, ten_and_ten, capsys):
     from tl_core import catalog
+    from tl_core.auto import CLOSE
     from tl_core.cli import main
 
     assert main(["rank", str(ten_and_ten), "--json", "--sample", "8"]) == 0  # 4 + 4: every model is built and run
@@ -103,7 +104,8 @@ def test_rank_json_lists_each_available_model_then_the_recommendation(warm_works
     assert {m["model"] for m in models} == {m.name for m in catalog("image") if m.available}
     assert [m["score"] for m in models] == sorted((m["score"] for m in models), reverse=True)
     assert all(set(m) == {"model", "score", "seconds"} and m["seconds"] >= 0 for m in models)
-    assert recommendation["recommended"] == models[0]["model"] and recommendation["reason"]
+    chosen = next(m for m in models if m["model"] == recommendation["recommended"])  # on a CPU: the smallest
+    assert chosen["score"] >= models[0]["score"] - CLOSE and recommendation["reason"]  # within CLOSE of the best
     assert set(recommendation) == {"recommended", "unfreeze", "gap", "reason"}
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tl_core.config import ALL, RunConfig
+from tl_core.config import ALL, NEVER, RunConfig
 from tl_core.explain import experiment_configs, experiment_runs, takeaway, time_ran_out, what_is_equal
 from tl_core.explain._experiment import EXPERIMENT_EPOCHS, EXPERIMENT_SECONDS, _duration
 
@@ -30,7 +30,7 @@ def test_three_arms_share_everything_but_the_start():
         shared = (config.data, config.model, config.seed, config.augment, config.lr)
         assert shared == ("photos/", "resnet18", 3, "strong", 0.0)
         assert config.epochs == EXPERIMENT_EPOCHS                        # one budget, since the base said "automatic"
-        assert (config.time_limit_s, config.early_stop) == (EXPERIMENT_SECONDS, 0)
+        assert (config.time_limit_s, config.early_stop) == (EXPERIMENT_SECONDS, NEVER)
     assert [c.name for c in (head, blocks, scratch)] == [
         "Bugs · Pretrained, head only", "Bugs · Pretrained, last 2 blocks", "Bugs · From scratch"]
     assert base.extra == {"owner": "ana"} and base.epochs == 0           # the base is left as it was

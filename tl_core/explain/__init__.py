@@ -38,6 +38,19 @@ HOW_TO_READ = {
     "experiment": (
         "The same data and training budget, three starting points: a pretrained network with only a new last "
         "layer, one that also adapts its last blocks, and random weights. Higher and further left is better."),
+    "layer_patches": (
+        "Each row is one of the block's channels (one of its detectors), with the pieces of your pictures that "
+        "switch it on most, each cut to what one unit of the block can see. Early blocks see a few pixels (edges, "
+        "colours), late blocks most of the picture (leaves, insects, flowers)."),
+    "layer_change": (
+        "How different each block's output is on your validation examples after training than before (1 minus "
+        "linear CKA): frozen blocks did not move at all; the fine-tuned ones moved this far."),
+    "layer_knowledge": (
+        "How well each block's output already tells your classes apart, before any training (LogME on a sample of "
+        "your data). Where the bars stop growing, later blocks add little for your classes."),
+    "layer_attention": (
+        "Darker words got more of this layer's attention. Early layers spread it over every word alike; later ones "
+        "gather it on the words that carry the meaning."),
 }
 
 _API = {
@@ -52,6 +65,9 @@ _API = {
     "experiment_configs": "_experiment", "start_experiment": "_experiment", "experiment_runs": "_experiment",
     "takeaway": "_experiment", "arm_title": "_experiment", "ARMS": "_experiment", "what_is_equal": "_experiment",
     "time_ran_out": "_experiment", "EXPERIMENT_SECONDS": "_experiment",
+    "block_patches": "_patches", "receptive_fields": "_patches", "pick_channels": "_patches",
+    "linear_cka": "_cka", "block_changes": "_cka", "layer_attention": "_attention",
+    "sentence_attention": "_attention", "layers_report": "_layers", "report_lines": "_layers",
 }
 
 __all__ = sorted([*_API, "HOW_TO_READ"])

@@ -20,7 +20,7 @@ import secrets
 import time
 
 from .. import events
-from ..config import ALL, RunConfig, what_trains
+from ..config import ALL, NEVER, RunConfig, what_trains
 
 SCRATCH, HEAD, BLOCKS = "scratch", "head", "blocks"
 ARMS = (HEAD, BLOCKS, SCRATCH)  # the order they train in: results within seconds first, the slow baseline last
@@ -50,7 +50,7 @@ def experiment_configs(base: RunConfig, unfreeze_n: int, experiment_id: str | No
                          f"not {unfreeze_n}; N = 0 would repeat the head-only run.")
     experiment_id = experiment_id or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     budget = dict(epochs=base.epochs or EXPERIMENT_EPOCHS, time_limit_s=base.time_limit_s or EXPERIMENT_SECONDS,
-                  early_stop=0)
+                  early_stop=NEVER)
     starts = {HEAD: dict(from_scratch=False, unfreeze=0), BLOCKS: dict(from_scratch=False, unfreeze=unfreeze_n),
               SCRATCH: dict(from_scratch=True)}  # RunConfig makes it unfreeze=ALL
     out = []

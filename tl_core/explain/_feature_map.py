@@ -83,8 +83,8 @@ def feature_map_after(run, data: RunData | None = None) -> dict:
     """The map of a finished run's own model, on the same validation examples."""
     from ..checkpoint import load_trained
 
-    folder = _run_folder(run)
-    data = data or open_run_data(RunConfig.load(folder / run_files.CONFIG))
+    config, folder = resolve(run)
+    data = data or open_run_data(config)
     dataset, val_idx = data.dataset, data.val_idx
     weights = folder / run_files.WEIGHTS
     if not weights.exists():
@@ -99,8 +99,7 @@ def feature_maps_for_run(run) -> dict[str, dict | None]:
 
     "after" is None for a run that trained only the head: its network did not change, so neither did the map.
     """
-    folder = _run_folder(run)
-    config = RunConfig.load(folder / run_files.CONFIG)
+    config, folder = resolve(run)
     head_only = config.unfreeze == 0 and not config.from_scratch
     data = open_run_data(config)  # read once for both maps
     return {"before": feature_map_before(config, data),
@@ -210,6 +209,17 @@ def _map_for(source, dataset, val_idx: list[int], key: str | None, start: str) -
     labels = [dataset.examples[i].label for i in keep]
     names = [dataset.examples[i].name for i in keep]
     return feature_map(s.backbone, inputs, labels, names, cache_key=key, start=start)
+
+
+def resolve(source) -> tuple[RunConfig, Path | None]:
+    """(config, run folder) for a RunConfig (no folder) or a run (a Run, its id or folder). A run's config is the one
+    it trained with: an automatic model or block count replaced by its choice (`Run.trained_config`)."""
+    if isinstance(source, RunConfig):
+        return source, None
+    from ..runs import Run
+
+    folder = _run_folder(source)
+    return Run(folder).trained_config, folder
 
 
 def _run_folder(run) -> Path:

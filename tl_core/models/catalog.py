@@ -62,7 +62,7 @@ _WEB_TEXT = "English books and web pages"
 # A data table, one row per model: the rows repeat one shape on purpose (duplicates lists them as a pair).
 CATALOG: tuple[ModelInfo, ...] = (
     ModelInfo("efficientnet_lite0", "image", "EfficientNet-Lite0", _IMAGENET, 4.7, 18, "fastest", "embedded",
-              "efficientnet_lite0", "Small and quick; a great first choice on a laptop.", default=True),
+              "tf_efficientnet_lite0", "Small and quick; a great first choice on a laptop.", default=True),
     ModelInfo("efficientnet_lite1", "image", "EfficientNet-Lite1", _IMAGENET, 5.4, 22, "fast", "embedded",
               "tf_efficientnet_lite1", "Lite0 a little deeper, on 240-pixel pictures: a little more accurate."),
     ModelInfo("efficientnet_lite2", "image", "EfficientNet-Lite2", _IMAGENET, 6.1, 25, "fast", "embedded",

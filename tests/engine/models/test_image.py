@@ -13,8 +13,8 @@ from tl_core.models.image import wrap_timm
 from ..conftest import IMAGENET_ANT, IMAGENET_BEE, photos
 
 
-# name: (timm architecture, input side, mean): Lite1 and Lite2 are TensorFlow ports, in timm's tf_ variants
-EMBEDDED = {"efficientnet_lite0": ("efficientnet_lite0", 224, 0.485),
+# name: (timm architecture, input side, mean): the Lites are TensorFlow ports, in timm's tf_ variants
+EMBEDDED = {"efficientnet_lite0": ("tf_efficientnet_lite0", 224, 0.5),
             "efficientnet_lite1": ("tf_efficientnet_lite1", 240, 0.5),
             "efficientnet_lite2": ("tf_efficientnet_lite2", 260, 0.5)}
 

@@ -1,0 +1,129 @@
+"""The automatic choices on the Train step: the model the ranking recommends drawn, the blocks TransferLab proposes
+with the reason, Start leaving both to training, and a page that neither waits for the ranking nor imports torch."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from apphelpers import FIRST_VISIT, HYMENOPTERA, REPO, add_photos, make_project, open_page, texts
+
+
+def drawing(at) -> str:
+    return at.html[0].proto.body
+
+
+def test_the_automatic_choices_are_the_default_and_say_why(app, ranked_home, monkeypatch):
+    """Model and blocks left to TransferLab: the page draws the model the ranking recommends, proposes its blocks
+    with the reason, and Start leaves both to the engine; choosing oneself starts the slider at the proposal."""
+    import tl_core
+    import tl_core.runs as runs
+    from pages.common.frame import esc
+
+    monkeypatch.setattr(runs, "start_run", runs.create_run)  # no worker process: the run stays queued
+    recommended = ranked_home["ranking"].recommended
+    at = open_page(app, "train", project=ranked_home["project"]["id"])
+    assert not at.exception
+    assert at.segmented_control(key="blocks").value == "auto"
+    assert "unfreeze" not in [s.key for s in at.select_slider]
+    said = texts(at)
+    title = tl_core.find_model(recommended.model).title
+    assert f"**Model: {title}** — {recommended.why_model}" in said
+    # 20 pictures a class: only the new head, as training's own choice will say, whatever the per-block scores
+    assert f"**TransferLab proposes: only the new head** — {tl_core.few_examples(20)}" in said
+    assert any(esc(tl_core.few_examples(20)) in c.value for c in at.caption)  # the per-block chart agrees with it
+    layout = tl_core.shipped_layout(recommended.model, "image", 2)  # the recommended model is the one drawn
+    blocks = 0
+    assert tl_core.plan_for(layout, blocks, False).describe().replace("(0%)", "(less than 1%)") in said
+    assert drawing(at).count('data-state="trainable"') == blocks
+    at.button(key="start_training").click().run()
+    config = runs.get_run(at.query_params["run"]).config
+    assert (config.model, config.unfreeze) == (tl_core.AUTO_MODEL, tl_core.AUTO)
+    at.segmented_control(key="blocks").set_value("mine").run()
+    assert at.select_slider(key="unfreeze").value == blocks
+    at.segmented_control(key="blocks").set_value("auto").run()  # the shared project as it was
+
+
+def test_start_need_not_wait_for_the_ranking(app, home, monkeypatch):
+    """While the models are still being compared, the page says so and Start leaves the choice to training."""
+    import tl_core
+    import tl_core.runs as runs
+    from pages.common import ranking
+    from tl_core.ranking import ranking_file
+    from tl_core.workspace import write_json
+
+    monkeypatch.setattr(runs, "start_run", runs.create_run)
+    project = make_project(home, model="auto", settings={})
+    add_photos(home, project, per_class=6)
+    scored = {"model": "efficientnet_lite0", "title": "EfficientNet-Lite0", "score": -0.2, "seconds": 3.0}
+    write_json(ranking_file(ranking.config(project)),  # a ranking job in progress: this process plays it
+               {"state": "running", "pid": os.getpid(), "started": time.time(), "scores": [scored]})
+    at = open_page(app, "train", project=project["id"])
+    assert not at.exception
+    assert "TransferLab is choosing the model that fits your data best (1 model compared so far)" in texts(at)
+    assert not at.html and "blocks" not in [s.key for s in at.segmented_control]  # no network drawn yet
+    at.button(key="start_training").click().run()
+    config = runs.get_run(at.query_params["run"]).config
+    assert (config.model, config.unfreeze) == (tl_core.AUTO_MODEL, tl_core.AUTO)
+
+
+def test_the_first_visit_with_automatic_choices_imports_no_torch(ranked_home):
+    """The automatic model is drawn from the ranking's record (the catalogue's layout of the recommended model):
+    the page process still never imports torch."""
+    import tl_core
+
+    tests_app = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, "-c", FIRST_VISIT, ranked_home["project"]["id"]], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": tests_app})
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = json.loads(done.stdout.strip().splitlines()[-1])
+    assert page["imported"] == []
+    title = tl_core.find_model(ranked_home["ranking"].recommended.model).title
+    assert f"**Model: {title}** — " in page["text"] and 'data-state="head"' in page["drawing"]
+
+
+def test_ready_data_starts_ranking_for_the_automatic_model(app, home):
+    """Step 3 starts ranking the models as soon as the data is ready, so step 4 usually finds the model chosen."""
+    import tl_core
+    from pages.common import ranking
+
+    project = make_project(home, model="auto", settings={})
+    add_photos(home, project, per_class=6)
+    at = open_page(app, "data", project=project["id"])
+    assert not at.exception and "Your data is ready for training." in texts(at)
+    config = ranking.config(project)
+    deadline = time.time() + 300
+    while (found := tl_core.ranking_status(config)) is not None and found.state == "running":
+        assert time.time() < deadline, "the ranking did not finish in 5 minutes"
+        time.sleep(0.5)
+    assert found is not None and found.state == "done", found and found.message
+
+
+def test_an_automatic_run_is_explained_and_exported_with_the_model_it_chose(tmp_path, train_run, monkeypatch,
+                                                                           one_torch_thread):
+    """config.json keeps "auto"; the feature map, the layer views, the model card and the page read what it chose."""
+    from streamlit.testing.v1 import AppTest
+
+    import tl_core
+    from tl_core.explain import block_changes, feature_maps_for_run
+    from tl_core.export import export_run
+
+    data = tmp_path / "data"
+    for split, label in [(s, c) for s in ("train", "val") for c in ("ants", "bees")]:
+        (data / split / label).mkdir(parents=True)
+        for path in sorted((HYMENOPTERA / split / label).glob("*.jpg"))[:6]:
+            (data / split / label / path.name).symlink_to(path)
+    run = train_run(tmp_path / "home", tl_core.RunConfig(data=str(data), model=tl_core.AUTO_MODEL,
+                                                          unfreeze=tl_core.AUTO, epochs=1))
+    monkeypatch.setenv("TRANSFERLAB_HOME", str(tmp_path / "home"))
+    chosen = run.chosen
+    assert run.config.model == tl_core.AUTO_MODEL and chosen["model"] in {m.name for m in tl_core.catalog("image")}
+    maps = feature_maps_for_run(run)
+    assert maps["after"] is None and len(maps["before"]["x"]) == 12  # the choice, head only, on 6 + 6 val pictures
+    assert len(block_changes(run)["titles"]) == len(tl_core.shipped_layout(chosen["model"], "image", 2).blocks)
+    card = (export_run(run, tmp_path / "export", as_zip=False, onnx=False) / "README.md").read_text()
+    assert f"- what trained: {tl_core.what_trains(chosen['unfreeze'])}\n" in card and chosen["reason"] in card
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=120), "understand", run=run.id)
+    at.button(key=f"show_features_{run.id}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]

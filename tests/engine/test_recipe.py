@@ -1,0 +1,72 @@
+"""The fine-tuning recipe's pieces: a probe whose L2 strength is picked on held-out examples, a pool of cached
+views each epoch draws one from, and early stopping by default when blocks train."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tl_core import events
+from tl_core.config import NEVER, RunConfig
+from tl_core.data import load_dataset, split
+from tl_core.defaults import DEFAULTS, POOL_VIEWS, settings_for
+from tl_core.device import Runtime
+from tl_core.freeze import apply_plan, plan_for
+from tl_core.inputs import Views
+from tl_core.models import load_model
+from tl_core.probe import WEIGHT_DECAYS, pick_weight_decay
+from tl_core.task import TrainingPath
+from tl_core.tasks import build_task
+
+FLOAT32_CPU = Runtime(torch.device("cpu"), None)
+
+
+def test_the_probe_judges_its_l2_strength_on_held_out_examples_with_all_their_views():
+    """Labels that say nothing about the features: a held-out example whose mirror view was fitted would reward
+    memorising (the weakest L2); held out with every view, the strongest L2 (predict the base rate) wins."""
+    g = torch.Generator().manual_seed(0)
+    feats, labels = torch.randn(101, 200, generator=g), torch.randint(0, 2, (101,), generator=g)
+    two_views, labels = torch.cat([feats, feats]), labels.repeat(2)
+    head = nn.Linear(200, 2)
+    before = {k: v.clone() for k, v in head.state_dict().items()}
+    assert pick_weight_decay(head, two_views, labels, examples=101) == max(WEIGHT_DECAYS)
+    assert pick_weight_decay(head, two_views, labels, examples=202) == min(WEIGHT_DECAYS)  # views leak
+    assert all(torch.equal(v, before[k]) for k, v in head.state_dict().items())  # picking leaves the head alone
+
+
+def test_views_beyond_the_mirror_are_the_presets_seeded_augmentations():
+    images = torch.randint(0, 255, (5, 3, 16, 16), dtype=torch.uint8)
+    train, val = [3, 0, 1], [4, 2]
+    pool = Views(images, train, val, "light", 0, count=4)
+    assert len(pool) == 4 * 3 + 2 and torch.equal(pool[:6], Views(images, train, val, "light", 0)[:6])
+    assert torch.equal(pool[12:], images[val]) and torch.equal(pool[:], Views(images, train, val, "light", 0, 4)[:])
+    assert not torch.equal(pool[6:9], pool[9:12]) and not torch.equal(pool[6:9], images[train])
+
+
+def test_fine_tuning_draws_one_fresh_view_of_each_picture_per_epoch(image_subset, warm_workspace):
+    """An epoch shows each training picture once; over POOL_VIEWS epochs it has shown every cached view of it."""
+    config = RunConfig(data=str(image_subset), unfreeze=2, epochs=POOL_VIEWS)
+    dataset = load_dataset(image_subset)
+    train_idx, val_idx = split(dataset)
+    backbone = load_model("", "image", len(dataset.classes))
+    plan = apply_plan(backbone, 2)
+    task = build_task(config, dataset, train_idx, val_idx, backbone, plan, FLOAT32_CPU, events.ignore)
+    n = len(train_idx)
+    assert task.path == TrainingPath.CACHED_PREFIX and task.pool == POOL_VIEWS and task.train_size == n
+    assert task.describe()["views_per_example"] == POOL_VIEWS and len(task.train_inputs[0]) == POOL_VIEWS * n
+    generator = torch.Generator().manual_seed(0)
+    shown = [torch.cat(list(task.train_batches(8, generator))) for _ in range(POOL_VIEWS)]
+    for rows in shown:
+        assert sorted((rows % n).tolist()) == list(range(n))  # each picture once per epoch
+    seen = torch.stack([r[(r % n).argsort()] // n for r in shown])  # (epoch, picture) -> view shown
+    assert all(sorted(seen[:, i].tolist()) == list(range(POOL_VIEWS)) for i in range(n))
+    assert all(torch.equal(task.train_labels[r], task.train_labels[r % n]) for r in shown)
+
+
+def test_automatic_settings_stop_early_only_when_blocks_train(image_subset):
+    backbone = load_model("", "image", 2)
+    head_only, blocks = plan_for(backbone, 0), plan_for(backbone, 2)
+    auto = RunConfig(data=str(image_subset))
+    assert settings_for(auto, "image", head_only).early_stop == 0
+    assert settings_for(auto, "image", blocks).early_stop == DEFAULTS[("image", "blocks")].early_stop > 0
+    assert settings_for(RunConfig(data=str(image_subset), early_stop=7), "image", blocks).early_stop == 7
+    assert settings_for(RunConfig(data=str(image_subset), early_stop=NEVER), "image", blocks).early_stop == 0

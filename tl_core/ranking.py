@@ -1,0 +1,205 @@
+"""Ranking the models on a person's data in the background, for the app: no torch in this module.
+
+    start_ranking(config)            # one background process per version of the data; returns at once
+    ranking_status(config)           # Ranking: state, scores so far, then the recommendation and per-block scores
+
+The job (`transferlab ranking RECORD`, hidden) writes its record atomically into the workspace
+(`rankings/<data version>.json`) after each model, so the Model page's chart fills in as models finish.
+The record's `recommended` is the choice training makes (`auto.decide`, through `select.recommend`). A training run
+with `--model auto` or `--unfreeze auto` (`auto.choose`) reads a finished record for the same data instead of ranking
+again, and when it has to rank itself writes the same record, which the app then shows.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import RunConfig
+from .data import DataError, load_dataset, rename_labels
+from .models.catalog import catalog
+from .standby import pid_alive
+from .workspace import home, read_json, write_json
+
+RUNNING, DONE, FAILED = "running", "done", "failed"
+STARTING_S = 30.0  # a record whose process has not said its pid yet is still starting for this long
+VERSION = "ranking v2"  # bump when what a record holds changes, so older records are not read as current
+
+
+@dataclass
+class ScoreRow:
+    model: str       # catalogue name
+    title: str
+    score: float     # LogME on the sample: higher fits better
+    seconds: float   # features (from the cache when there) and the score
+
+
+@dataclass
+class Recommended:
+    """What training with `--model auto --unfreeze auto` will use on this data (`auto.decide`, as `choose` calls it)."""
+
+    model: str
+    unfreeze: int        # blocks to fine-tune (0 = only the new head)
+    gap: float           # LogME pretrained minus random weights: how related the data is to what it learned
+    relatedness: str     # the gap in words
+    reason: str          # the sentences a person reads: the `started` event's reason
+    why_model: str       # the reason's part about the model
+    why_blocks: str      # the reason's part about the blocks
+    on_cpu: bool         # the device the choice was made for (training on another device may choose otherwise)
+
+
+@dataclass
+class Layers:
+    model: str
+    blocks: list[str]    # block titles, input side first
+    scores: list[float]  # LogME on the pooled output of each block
+    unfreeze: int
+    reason: str
+
+
+@dataclass
+class Ranking:
+    state: str                       # "running" | "done" | "failed"
+    message: str = ""                # the failure in a sentence; "" otherwise
+    scores: list[ScoreRow] = dataclasses.field(default_factory=list)  # best first; while running, those done
+    recommended: Recommended | None = None
+    layers: Layers | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Ranking":
+        return cls(d.get("state", FAILED), d.get("message", ""), [ScoreRow(**s) for s in d.get("scores", [])],
+                   Recommended(**d["recommended"]) if d.get("recommended") else None,
+                   Layers(**d["layers"]) if d.get("layers") else None)
+
+
+def start_ranking(config: RunConfig, retry: bool = False) -> None:
+    """Rank the available models on `config`'s data in a background process, unless a result or a running job for
+    this version of the data exists (`retry=True` starts again after a failure). Returns at once."""
+    try:
+        path = ranking_file(config)
+    except (DataError, OSError):
+        return  # the data cannot be read: ranking_status says why
+    record = read_json(path) or {}
+    if record and (_live(record) or record.get("state") == DONE or (record.get("state") == FAILED and not retry)):
+        return
+    write_json(path, {"state": RUNNING, "pid": None, "started": time.time(), "config": _config_dict(config)})
+    log = path.with_suffix(".log")
+    with open(log, "ab") as out:
+        subprocess.Popen([sys.executable, "-m", "tl_core.cli", "ranking", str(path)], stdout=out,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def ranking_status(config: RunConfig) -> Ranking | None:
+    """The ranking for `config`'s data: running (with the scores so far), done, or failed with a sentence;
+    None when none was started for this version of the data."""
+    try:
+        path = ranking_file(config)
+    except (DataError, OSError) as err:
+        return Ranking(FAILED, f"The models cannot be ranked on this data: {err}")
+    record = read_json(path)
+    if record is None:
+        return None
+    if record.get("state") == RUNNING and not _live(record):
+        return Ranking(FAILED, "Ranking the models stopped unexpectedly (its process ended). Rank again; training "
+                               "with a model you pick still works.", [ScoreRow(**s) for s in record.get("scores", [])])
+    return Ranking.from_dict(record)
+
+
+def finished_ranking(config: RunConfig, wait_s: float = 0.0) -> Ranking | None:
+    """A done ranking of `config`'s data, waiting up to `wait_s` for one that is running; None otherwise."""
+    deadline = time.time() + wait_s
+    while True:
+        status = ranking_status(config)
+        if status is not None and status.state == DONE:
+            return status
+        if status is None or status.state != RUNNING or time.time() >= deadline:
+            return None
+        time.sleep(0.5)
+
+
+def rank_into(path: Path, config: RunConfig) -> Ranking:
+    """Rank in this process, writing the record after each model and at the end (the job's work, and a training
+    run's when no ranking was ready). Failures are written as a sentence and raised."""
+    from .select import rank_models, recommend, sample_data
+
+    base = {"pid": os.getpid(), "started": time.time(), "config": _config_dict(config)}
+    write_json(path, {**base, "state": RUNNING})
+    rows: list[ScoreRow] = []
+
+    def one_done(score) -> None:
+        rows.append(ScoreRow(score.model, score.title, score.score, score.seconds))
+        rows.sort(key=lambda r: -r.score)
+        write_json(path, {**base, "state": RUNNING, "scores": [dataclasses.asdict(r) for r in rows]})
+
+    try:
+        sample = sample_data(config.data, config=config)
+        best = recommend(sample, rank_models(sample, on_score=one_done))
+    except Exception as err:
+        write_json(path, {**base, "state": FAILED, "message": failure_sentence(err),
+                          "scores": [dataclasses.asdict(r) for r in rows]})
+        raise
+    layers = best.layers
+    ranking = Ranking(DONE, "", rows, Recommended(best.model, best.unfreeze, best.gap, best.relatedness, best.reason,
+                                                  best.why_model, best.why_blocks, best.on_cpu),
+                      Layers(layers.model, layers.blocks, layers.scores, layers.unfreeze, layers.reason))
+    write_json(path, {**base, **dataclasses.asdict(ranking)})
+    return ranking
+
+
+def failure_sentence(err: Exception) -> str:
+    """What a person reads when ranking fails: the engine's own sentence for data and model problems."""
+    if isinstance(err, (DataError, ValueError)):
+        return f"The models could not be ranked: {err}"
+    return (f"The models could not be ranked ({type(err).__name__}: {err}). Training still works: pick a model "
+            f"yourself.")
+
+
+def run_job(path: Path) -> int:
+    """The background job: rank the data the record's config names into the record."""
+    try:
+        rank_into(path, RunConfig.from_dict(read_json(path)["config"]))
+    except Exception as err:  # noqa: BLE001  written into the record as a sentence by rank_into
+        print(f"ranking failed: {err}", flush=True)
+        return 1
+    return 0
+
+
+def ranking_file(config: RunConfig) -> Path:
+    folder = home() / "rankings"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{data_version(config)}.json"
+
+
+def data_version(config: RunConfig) -> str:
+    """A name for this version of the data as a ranking reads it: every example's label and content (a file's path,
+    size and time; uploaded bytes and texts hashed), the label names, and the models available offline for it."""
+    dataset = rename_labels(load_dataset(config.data, text_column=config.text_column,
+                                         label_column=config.label_column), config.label_names)
+    h = hashlib.sha1(VERSION.encode())
+    for e in dataset.examples:
+        if e.path is not None:
+            stat = Path(e.path).stat()
+            h.update(f"{e.label}\0{e.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        else:
+            h.update(f"{e.label}\0".encode() + hashlib.sha1(e.data if e.data is not None else e.text.encode()).digest())
+    h.update(" ".join(m.name for m in catalog(dataset.kind) if m.available).encode())
+    return h.hexdigest()[:20]
+
+
+def _live(record: dict) -> bool:
+    if record.get("state") != RUNNING:
+        return False
+    if record.get("pid") is None:
+        return time.time() - record.get("started", 0) < STARTING_S
+    return pid_alive(record["pid"])
+
+
+def _config_dict(config: RunConfig) -> dict:
+    """What the job needs to open the data as training does."""
+    return {"data": config.data, "text_column": config.text_column, "label_column": config.label_column,
+            "label_names": config.label_names, "val_split": config.val_split, "seed": config.seed}
