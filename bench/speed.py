@@ -116,14 +116,25 @@ def plan_rows(args) -> list[Row]:
 
 # ---------------------------------------------------------------- reading one process
 
+def scored_epochs(events: list[dict]) -> list[dict]:
+    """The epochs a run chose its kept model from: the fitted head as epoch 0 (when the engine fitted one before
+    fine-tuning; it arrives with the `started` event), then every `epoch` event (tl_core.resume.scored_epochs)."""
+    started = next((e for e in events if e.get("event") == "started"), {})
+    probe = started.get("head_fit")
+    fitted = [{**probe, "epoch": started.get("first_epoch", 1) - 1, "_arrival_s": started["_arrival_s"],
+               "elapsed_s": None}] if probe else []
+    return fitted + [e for e in events if e.get("event") == "epoch" and e.get("val_accuracy") is not None]
+
+
 def summarise(raw: dict) -> dict:
     """Accuracy and timing figures from a run's events."""
     events = raw["events"]
     for e in events:  # app rows: the harness prints the run's events afterwards, timed from pressing Start
         if "since_start_s" in e:
             e["_arrival_s"] = e["since_start_s"]
-    epochs = [e for e in events if e.get("event") == "epoch" and e.get("val_accuracy") is not None]
-    out = {"wall_s": raw["wall_s"], "peak_rss_mb": raw["peak_rss_mb"], "rc": raw["rc"], "epochs_run": len(epochs),
+    epochs = scored_epochs(events)
+    out = {"wall_s": raw["wall_s"], "peak_rss_mb": raw["peak_rss_mb"], "rc": raw["rc"],
+           "epochs_run": sum(e.get("event") == "epoch" for e in epochs),
            "curve": [(round(e["_arrival_s"], 2), round(e["val_accuracy"], 4)) for e in epochs]}
     if epochs:
         best = max(e["val_accuracy"] for e in epochs)
@@ -142,8 +153,9 @@ def summarise(raw: dict) -> dict:
     finished = next((e for e in events if e.get("event") == "finished"), None)
     if finished and finished.get("elapsed_s") is not None:
         out["in_process_s"] = finished["elapsed_s"]   # engine: from train() to the saved model, imports excluded
-    if epochs and "elapsed_s" in epochs[0]:
-        out["before_train_s"] = epochs[0]["_arrival_s"] - epochs[0]["elapsed_s"]  # process start -> timer start
+    timed = [e for e in epochs if e.get("elapsed_s") is not None]
+    if timed:
+        out["before_train_s"] = timed[0]["_arrival_s"] - timed[0]["elapsed_s"]  # process start -> timer start
     out["phases"] = {e["phase"]: e["seconds"] for e in events if e.get("event") == "phase"}
     prepared = next((e for e in events if "prepared_ahead_s" in e), None)
     if prepared:

@@ -43,7 +43,8 @@ def settings(project: dict):
         return None
     projects.use_settings(project)
     found, _ = ranking.current(project, start_if_missing=ranking.auto(project))
-    model = ranking.chosen_model(found) if ranking.auto(project) else project["model"]
+    scratch = bool(st.session_state.get("from_scratch"))  # the toggle under "How much of the network should learn?"
+    model, why_model = ranking.training_model(project, found, scratch, kind)
     if model is None:  # automatic, and the ranking has not chosen yet: training makes the choice at Start
         ranking.follow(project, found, ranking.waiting)
         scratch, n, layout = False, tl_core.AUTO, None
@@ -53,8 +54,8 @@ def settings(project: dict):
             frame.error(message)
             frame.link("model", "Go to step 2: Choose a model")
             return None
-        if ranking.auto(project):  # the model training will use, and why (the engine's words, as the run will say)
-            st.markdown(f"**Model: {engine.model_info(model, kind).title}** — {esc(found.recommended.why_model)}")
+        if why_model:  # the model training will use, and why (the engine's words, as the run will say)
+            st.markdown(f"**Model: {engine.model_info(model, kind).title}** — {esc(why_model)}")
         choice = _what_learns(layout, data, kind, ranking.proposal(found, project["model"], data))
         if choice is None:
             return None
@@ -200,7 +201,8 @@ def _advanced_settings() -> dict:
         early = z.selectbox("Stop early", stops, key="early_stop", persist_state="session", format_func=_early_stop,
                             help="Automatic: when pretrained blocks are fine-tuned, stop once a few epochs bring no "
                                  "better validation accuracy; when only the new head learns, never. The best epoch "
-                                 "is kept either way.")
+                                 "is kept either way; when fine-tuning, the new head fitted before any block trains "
+                                 "counts as epoch 0, so fine-tuning never ends below it.")
         seed = x.number_input("Random seed", min_value=0, max_value=2**31 - 1, key="seed", persist_state="session",
                               help="The same seed and settings give the same split and the same result.")
         name = y.text_input("Name this run (optional)", key="run_name", max_chars=80, persist_state="session",

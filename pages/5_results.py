@@ -38,7 +38,10 @@ a.metric("Accuracy", f"{metrics['accuracy']:.1%}",
          help="The share of validation examples (never trained on) that the model put in the right class.")
 b.metric("Validation examples", metrics.get("examples", 0))
 c.metric("Best epoch", metrics.get("best_epoch", "?"), help="The epoch whose model was kept: the one with the best "
-                                                             "validation accuracy.")
+                                                             "validation accuracy. Epoch 0 is the new head fitted on "
+                                                             "frozen features before any block trained.")
+if metrics.get("best_epoch") == 0:
+    st.caption(f"Kept: {tl_core.kept_epoch(0)}.")
 device = str(metrics.get("device", "?"))
 d.metric("Trained on", device.split(",")[0], help=f"The processor that trained this model: {device}.")
 

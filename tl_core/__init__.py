@@ -27,12 +27,12 @@ _API = {
     "export_run": "export",
     "Run": "runs", "start_run": "runs", "list_runs": "runs", "get_run": "runs", "active_runs": "runs",
     "keep_warm": "runs", "prepare_ahead": "runs", "prepare_key": "standby",
-    "continue_run": "resume", "earlier_epochs": "resume",
+    "kept_epoch": "events", "continue_run": "resume", "earlier_epochs": "resume", "scored_epochs": "resume",
     "sample_data": "select", "rank_models": "select", "recommend": "select", "relatedness": "select",
     "layer_scores": "select", "Sample": "select", "ModelScore": "select", "Recommendation": "select",
     "logme": "transferability", "probe_accuracy": "transferability",
     "start_ranking": "ranking", "ranking_status": "ranking", "Ranking": "ranking", "choose": "auto", "Choice": "auto",
-    "blocks_proposal": "auto", "few_examples": "auto", "smallest_class": "auto",
+    "blocks_proposal": "auto", "few_examples": "auto", "smallest_class": "auto", "scratch_model": "auto",
     "home": "workspace",
 }
 

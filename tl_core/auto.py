@@ -85,14 +85,21 @@ def decide(config: RunConfig, kind: str, smallest: int, on_cpu: bool, scores: li
     if config.model == AUTO_MODEL and not config.from_scratch:
         model, why_model = pick_model(scores, on_cpu)
     elif config.model == AUTO_MODEL:
-        model = default_model(kind).name
-        why_model = f"From scratch no pretrained weights are kept, so the smallest model, {_title(model)}, trains."
+        model, why_model = scratch_model(kind)
     else:
         model, why_model = config.model or default_model(kind).name, ""
     unfreeze, why_blocks = (pick_unfreeze(smallest, lambda: layers_of(model)) if config.unfreeze == AUTO
                             else (config.unfreeze, ""))
     chosen = f"So: {_title(model)}, {what_trains(unfreeze, config.from_scratch)} (unfreeze {unfreeze})."
     return Choice(model, unfreeze, " ".join(s for s in (why_model, why_blocks, chosen) if s), why_model, why_blocks)
+
+
+def scratch_model(kind: str) -> tuple[str, str]:
+    """The model an automatic run trains from scratch, and why: the smallest, since a score of pretrained features
+    cannot choose among networks whose weights start random (the Train page draws this one when from scratch is
+    ticked, whatever the ranking chose)."""
+    model = default_model(kind).name
+    return model, f"From scratch no pretrained weights are kept, so the smallest model, {_title(model)}, trains."
 
 
 def ranking_for(config: RunConfig, on_event: events.EventSink = events.ignore) -> Ranking:

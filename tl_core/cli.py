@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("data", help=field_help("data"))
     for name in ("text_column", "label_column"):
         p.add_argument(f"--{name.replace('_', '-')}", help=field_help(name))
-    p.add_argument("--sample", type=int, default=500, help="score at most this many examples (stratified)")
+    p.add_argument("--sample", type=int, default=None,
+                   help="score at most this many examples (stratified; default 200 pictures or 300 texts)")
     p.add_argument("--json", action="store_true", help="one JSON object per model, then the recommendation")
     p.set_defaults(func=_rank)
 
@@ -151,13 +152,14 @@ class _ProgressPrinter:
 
 def _print_summary(run, ending: dict) -> None:
     from .data.examples import plural
+    from .events import kept_epoch
 
     metrics = run.metrics() or {}
     if ending["event"] == "failed":
         print(f"Training failed: {ending['reason']}")
         return
     print(f"\n{ending['event'].capitalize()} in {ending.get('elapsed_s', 0):.1f}s. "
-          f"Best epoch {ending.get('best_epoch')}: validation accuracy {ending.get('best_val_accuracy') or 0:.1%}")
+          f"Kept {kept_epoch(ending.get('best_epoch') or 0)}: validation accuracy {ending.get('best_val_accuracy') or 0:.1%}")
     for name, m in metrics.get("per_class", {}).items():
         print(f"  {name:20} precision {m['precision']:.1%}  recall {m['recall']:.1%}  f1 {m['f1']:.1%}  "
               f"({plural(m['support'], 'example')})")

@@ -14,7 +14,7 @@ STARTED = "started"        # the plan: device, precision, trainable/total params
                            # first_epoch (1, or on from the earlier run's best) and continues (its id) for a continuation
 PROGRESS = "progress"      # step, steps, epoch, loss, samples_per_s, eta_s
 EPOCH = "epoch"            # epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s, partial (cut short by the time limit)
-FINISHED = "finished"      # best_epoch, best_val_accuracy, metrics, elapsed_s, run
+FINISHED = "finished"      # best_epoch (0: the fitted head, see kept_epoch), best_val_accuracy, metrics, elapsed_s, run
 FAILED = "failed"          # reason: a sentence a person understands
 CANCELLED = "cancelled"    # best_epoch, best_val_accuracy so far
 NOTE = "note"              # text: something the user should know (e.g. a smaller batch after running out of memory)
@@ -26,6 +26,14 @@ EventSink = Callable[[dict], None]
 
 def make(kind: str, **fields) -> dict:
     return {"event": kind, "time": time.time(), **fields}
+
+
+def kept_epoch(best_epoch: int) -> str:
+    """The epoch whose model a run kept, in words. Epoch 0 is the new head fitted on frozen features before fine-tuning
+    (the training loop scores it like an epoch and keeps it when every fine-tuning epoch scores below it)."""
+    if best_epoch:
+        return f"epoch {best_epoch}"
+    return "epoch 0: the new head fitted before any block trained, as every fine-tuning epoch scored below it"
 
 
 def ignore(event: dict) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from .checkpoint import load_trained
 from .config import what_trains
 from .data.examples import plural
+from .events import kept_epoch
 from .models.preprocessing import Preprocessing
 from .run_files import CONFIG, DESCRIPTION, ENCODER, METRICS, TOKENIZER, WEIGHTS
 from .runs import Run
@@ -80,7 +81,7 @@ def model_card(run: Run, description: dict) -> str:
         f"{config.batch_size or 'automatic'}, augmentation: {config.augment}, seed: {config.seed}", "",
         "## How good it is (validation set)", "",
         f"- accuracy: {metrics.get('accuracy', 0):.1%} on {plural(metrics.get('examples', 0), 'example')} "
-        f"(best epoch {metrics.get('best_epoch', '?')})",
+        f"(kept: {kept_epoch(metrics.get('best_epoch', 0))})",
     ]
     for name, m in metrics.get("per_class", {}).items():
         lines.append(f"- `{name}`: precision {m['precision']:.1%}, recall {m['recall']:.1%}, "

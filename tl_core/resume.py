@@ -61,14 +61,25 @@ def earlier_run(config: RunConfig) -> Run | None:
 
 
 def best_epoch(run: Run) -> int:
-    """The epoch whose model a run kept: its metrics say so; a run killed before writing them, its epoch events do
-    (the first epoch with the highest validation accuracy, as the training loop keeps it)."""
+    """The epoch whose model a run kept: its metrics say so; a run killed before writing them, its scored epochs do
+    as the training loop keeps them: the first epoch with the highest validation accuracy, or the fitted head
+    (epoch 0) when it scored above every epoch."""
     metrics = run.metrics() or {}
-    if metrics.get("best_epoch"):
+    if "best_epoch" in metrics:
         return int(metrics["best_epoch"])
-    scored = [e for e in run.events() if e["event"] == "epoch"]
-    best = max(scored, key=lambda e: e["val_accuracy"], default={"epoch": 0})
+    best = max(scored_epochs(run), key=lambda e: (e["val_accuracy"], not e.get("head_fit")), default={"epoch": 0})
     return int(best["epoch"])
+
+
+def scored_epochs(run: Run) -> list[dict]:
+    """A run's `epoch` events, after its linear probe as the epoch before its first (the `started` event's
+    `head_fit`) when it fitted one: the training loop scores the fitted head like an epoch and keeps it when no
+    fine-tuning epoch beats it."""
+    events = run.events()
+    started = next((e for e in events if e["event"] == "started"), {})
+    probe = started.get("head_fit")
+    fitted = [{"event": "epoch", "epoch": started.get("first_epoch", 1) - 1, "head_fit": True, **probe}] if probe else []
+    return fitted + [e for e in events if e["event"] == "epoch"]
 
 
 def first_epoch(config: RunConfig) -> int:
@@ -88,4 +99,4 @@ def earlier_epochs(run: Run) -> list[dict]:
     if earlier is None:
         return []
     upto = best_epoch(earlier)
-    return earlier_epochs(earlier) + [e for e in earlier.events() if e["event"] == "epoch" and e["epoch"] <= upto]
+    return earlier_epochs(earlier) + [e for e in scored_epochs(earlier) if e["epoch"] <= upto]

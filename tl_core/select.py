@@ -1,6 +1,6 @@
 """Which model, and how many layers: answered from a sample of the person's data before any training.
 
-    sample = sample_data("photos/")                  # at most 500 examples, every class keeping its share
+    sample = sample_data("photos/")                  # at most 200 pictures, every class keeping its share
     rank_models(sample)                              # LogME per available model, best first
     relatedness(sample)                              # pretrained against random weights, in words
     layer_scores(sample)                             # LogME after each block, and the unfreeze N it suggests
@@ -22,8 +22,8 @@ from .auto import decide, smallest_class
 from .config import AUTO, AUTO_MODEL, RunConfig
 from .data import Example
 from .device import pick_runtime
-from .features import FeatureExtractor, cached_tensor, feature_key, model_key, text_features
-from .inputs import Normalized, Views, decode_images, normalize, tokenize, trim
+from .features import FeatureExtractor, PooledBlocks, cached_tensor, feature_key, model_key
+from .inputs import Normalized, Tokens, Views, decode_images, tokenize, trim
 from .models import PRETRAINED, build, catalog, default_model, find_model
 from .models.backbone import Backbone
 from .rundata import open_run_data
@@ -31,8 +31,17 @@ from .runtime import run_frozen
 from .transferability import logme, reduce_dims, stratified_sample
 from .workspace import digest
 
-SAMPLE = 500        # examples scored: 3 models' scores on 500 pictures take seconds once decoded
+# Examples scored, per kind: a cold ranking's frozen passes cost in proportion. Scored on subsets of the suite's
+# 500-example samples (3 seeds each) and read against docs/quality.json's grid: down to 200 pictures the CPU chose the
+# same model on all four picture sets (cats_dogs once took Lite1, within CLOSE: 100 % either way) and blocks the grid
+# scores alike (plant_tomato unfreeze 1 or 3: 93.8 % both; chest_xray_nih 3, as on 500); on 100, plant_tomato once
+# chose the head only (1.3 points less). The texts' blocks held on every seed at 300 (on 200, yelp once took 3 for 2:
+# 94.0 % both).
+SAMPLE = {"image": 200, "text": 300}
 RANDOM_SEED = 0     # the random-weights baseline is always the same network
+# Examples the random twin sees: the twin of Lite2 on 200 pictures took 33 s of a cold 112 s `rank` of hymenoptera
+# (loaded machine), and on 100 the gaps read the same words (below).
+TWIN = 100
 # Below this many pictures torch runs the frozen pass: exporting each model's ONNX graph took 4.5 s under load
 # here, more than 20 pictures take through torch. Random weights get a graph of their own, never the pretrained one.
 ONNX_FROM = 100
@@ -40,7 +49,7 @@ ONNX_FROM = 100
 
 @dataclass
 class Sample:
-    """At most SAMPLE examples of the person's data, every class keeping its share."""
+    """At most SAMPLE[kind] examples of the person's data, every class keeping its share."""
 
     kind: str                  # "image" | "text"
     classes: list[str]
@@ -90,11 +99,12 @@ class Recommendation:
     on_cpu: bool         # the device the choice was made for
 
 
-def sample_data(data: str, at_most: int = SAMPLE, config: RunConfig | None = None) -> Sample:
-    """A stratified sample of `data`, opened as training opens it (`open_run_data`), seed fixed."""
+def sample_data(data: str, at_most: int | None = None, config: RunConfig | None = None) -> Sample:
+    """A stratified sample of `data` (at most SAMPLE[kind] examples unless `at_most` says), opened as training opens
+    it (`open_run_data`), seed fixed."""
     run_data = open_run_data(config or RunConfig(data=str(data)))
     dataset = run_data.dataset
-    keep = stratified_sample([e.label for e in dataset.examples], at_most)
+    keep = stratified_sample([e.label for e in dataset.examples], at_most or SAMPLE[dataset.kind])
     return Sample(dataset.kind, list(dataset.classes), [dataset.examples[i] for i in keep], smallest_class(dataset))
 
 
@@ -129,17 +139,26 @@ def recommend(sample: Sample, ranking: list[ModelScore], on_cpu: bool | None = N
 
 
 def relatedness(sample: Sample, model: str = "") -> Relatedness:
-    """How far the pretrained features beat the same network with random weights on this sample, in words."""
+    """How far the pretrained features beat the same network with random weights, in words: on at most TWIN of the
+    sample's examples (the pretrained side read from the ranking's pass over the same ones)."""
     feats, labels = pooled_features(model, sample)
-    random_feats, _ = pooled_features(model, sample, pretrained=False)
-    gap = logme(reduce_dims(feats), labels) - logme(reduce_dims(random_feats), labels)
+    part = stratified_sample(list(labels), TWIN)  # rows of the features: the examples they cover, in order
+    backbone = _backbone(model, sample, PRETRAINED)
+    covered = (_decoded_rows(decode_images(sample.examples, backbone.preprocess), sample) if sample.kind == "image"
+               else range(len(sample.examples)))
+    twin = Sample(sample.kind, sample.classes, [sample.examples[covered[i]] for i in part], sample.smallest)
+    random_feats, random_labels = pooled_features(model, twin, pretrained=False)
+    gap = logme(reduce_dims(feats[part]), labels[part]) - logme(reduce_dims(random_feats), random_labels)
     return Relatedness(gap, relatedness_sentence(gap, sample.kind))
 
 
 # Gaps measured with bench/transferability.py, 100 pictures per class: ants/bees 0.81 (Lite2) and 0.46 (Lite0),
 # tomato leaves 0.44 (Lite2; 0.49 on 500) and 0.30 (Lite0), chest X-rays 0.10 (Lite2), so the best model of the
-# three reads "a lot like", "somewhat like" and "quite unlike" on them. Not calibrated for texts: a text model's
-# random twin still pools word embeddings, which alone separate many text classes, so text gaps read low.
+# three reads "a lot like", "somewhat like" and "quite unlike" on them. On TWIN examples (3 stratified draws each)
+# the chosen models read the same words as on 500: ants/bees 0.75-0.88 (Lite2), cats/dogs 1.06-1.44 (Lite2),
+# tomato 0.24-0.33 and chest 0.05-0.12 (Lite0); yelp 0.24-0.29, ag_news 0.26-0.30, sms_spam 0.01-0.09. Not
+# calibrated for texts: a text model's random twin still pools word embeddings, which alone separate many text
+# classes, so text gaps read low.
 RELATED, SOMEWHAT = 0.6, 0.2
 
 
@@ -158,8 +177,8 @@ def relatedness_sentence(gap: float, kind: str = "image") -> str:
 def layer_scores(sample: Sample, model: str = "") -> LayerScores:
     """LogME on the pooled output of each block, and the unfreeze N the curve suggests (`suggest_unfreeze`)."""
     backbone = _backbone(model, sample, PRETRAINED)
-    per_block = block_features(backbone, sample)
-    labels = _labels_read(backbone, sample)
+    _check_chain(backbone)
+    per_block, labels = pooled_blocks(model, sample)
     scores = [logme(reduce_dims(f), labels) for f in per_block]
     titles = [b.title for b in backbone.blocks]
     unfreeze, reason = suggest_unfreeze(titles, scores)
@@ -185,91 +204,80 @@ def suggest_unfreeze(titles: list[str], scores: list[float], tolerance: float = 
 
 
 def pooled_features(model: str, sample: Sample, pretrained: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of the sample: the head's input, from the frozen-feature cache training shares.
+    """(features, labels) of the sample: the head's input, the last of `pooled_blocks`."""
+    blocks, labels = pooled_blocks(model, sample, pretrained)
+    return blocks[-1], labels
+
+
+def pooled_blocks(model: str, sample: Sample, pretrained: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+    """(the pooled output of each block, input side first, and the labels of the examples they cover), from one
+    frozen pass per model and weights, cached. The last block's output is the head's input, so ranking a model
+    also gives its per-block scores: a second, torch pass over the chosen model's blocks took 18 of a cold
+    100 s `rank` of plant_tomato here (profiled). A model whose modules do not chain gives its head's input alone.
     Pictures that do not decode are left out."""
     backbone = _backbone(model, sample, PRETRAINED if pretrained else None)
-    runtime = pick_runtime("auto")
     weights = "pretrained" if pretrained else f"random weights {RANDOM_SEED}"
+    if sample.kind == "text":
+        return block_features(backbone, sample, weights), sample.labels
+    rows = _decoded_rows(decode_images(sample.examples, backbone.preprocess), sample)
+
+    def graph(output: str) -> str | None:  # the ONNX graph's name, or torch for a few pictures
+        return digest(model_key(backbone), weights, "uint8", output) if len(rows) >= ONNX_FROM else None
+
+    if not backbone.stages:  # a hub model whose blocks do not chain: its own forward
+        features = _image_pass(backbone, sample, weights, FeatureExtractor(backbone), "features", graph("features"))
+        return [features.numpy()], sample.labels[rows]
+    return block_features(backbone, sample, weights, graph("pooled blocks")), sample.labels[rows]
+
+
+def block_features(backbone: Backbone, sample: Sample, weights: str = "", onnx: str | None = None) -> list[np.ndarray]:
+    """The average-pooled output of each block for the sample (an image model's stages; a text model's embeddings
+    and layers), cached under the backbone's name and `weights` (what else tells its weights apart). `onnx` names
+    the graph to export and run on a CPU (None: torch)."""
+    runtime = pick_runtime("auto")
     if sample.kind == "text":
         texts = [e.text for e in sample.examples]
         tokens = tokenize(texts, backbone.tokenizer, backbone.preprocess.max_length)
-        key = feature_key(backbone, digest(texts, weights), runtime, "features")
-        feats = cached_tensor(key, lambda: text_features(backbone.model, tokens, tokens.mask.sum(1), runtime))
-        return feats.numpy(), sample.labels
-    decoded = decode_images(sample.examples, backbone.preprocess)
+        key = feature_key(backbone, digest(texts, weights), runtime, "pooled after each block")
+        pooled = cached_tensor(key, lambda: _text_blocks(backbone.model.encoder, tokens, runtime))
+        return np.split(pooled.numpy(), len(backbone.blocks), axis=1)
+    _check_chain(backbone)
+    module = PooledBlocks(backbone)
+    pooled = _image_pass(backbone, sample, weights, module, "pooled after each block", onnx)
+    return np.split(pooled.numpy(), np.cumsum(module.widths)[:-1], axis=1)
+
+
+def _check_chain(backbone: Backbone) -> None:
+    if backbone.kind == "image" and not backbone.stages:
+        raise ValueError(f"{backbone.name or backbone.arch} does not run as a chain of blocks, so its per-layer "
+                         f"scores cannot be computed; the model ranking still works for it.")
+
+
+def _image_pass(backbone: Backbone, sample: Sample, weights: str, module: torch.nn.Module, output: str,
+                onnx: str | None) -> torch.Tensor:
+    """`module` over the sample's decoded pictures (those that decode), cached as the backbone's `output`."""
+    decoded, runtime = decode_images(sample.examples, backbone.preprocess), pick_runtime("auto")
     rows = _decoded_rows(decoded, sample)
-    views = Views(decoded.images, rows, [], "none", 0)
-    key = feature_key(backbone, digest(decoded.key, rows, weights), runtime, "features")
-    onnx = digest(model_key(backbone), weights, "uint8 features") if len(rows) >= ONNX_FROM else None
-    feats = cached_tensor(key, lambda: run_frozen(Normalized(FeatureExtractor(backbone), backbone.preprocess), views,
-                                                  runtime, key=onnx))
-    return feats.numpy(), sample.labels[rows]
+    key = feature_key(backbone, digest(decoded.key, rows, weights), runtime, output)
+    return cached_tensor(key, lambda: run_frozen(Normalized(module, backbone.preprocess),
+                                                 Views(decoded.images, rows, [], "none", 0), runtime, key=onnx))
 
 
 @torch.no_grad()
-def block_features(backbone: Backbone, sample: Sample, batch_size: int = 64) -> list[np.ndarray]:
-    """The average-pooled output of each block for the sample (an image model's stages; a text model's layers).
-    Cached under the model's name like its pretrained features: give it a pretrained backbone."""
-    if sample.kind == "text":
-        return _text_block_features(backbone, sample, batch_size)
-    if not backbone.stages:
-        raise ValueError(f"{backbone.name or backbone.arch} does not run as a chain of blocks, so its per-layer "
-                         f"scores cannot be computed; the model ranking still works for it.")
-    decoded = decode_images(sample.examples, backbone.preprocess)
-    rows = _decoded_rows(decoded, sample)
-    images, runtime = decoded.images[rows], pick_runtime("auto")
-    key = feature_key(backbone, digest(decoded.key, rows), runtime, "pooled after each block")
-    pooled = cached_tensor(key, lambda: torch.cat([_pooled_blocks(backbone, batch, runtime)
-                                                   for batch in images.split(batch_size)]))
-    return _split_blocks(pooled.numpy(), _block_widths(backbone))
-
-
-def _pooled_blocks(backbone: Backbone, images: torch.Tensor, runtime) -> torch.Tensor:
-    """(B, sum of block widths): the chain of stages, average-pooled after each block's last module."""
-    x, outs = normalize(images, backbone.preprocess).to(runtime.device), []
-    stages = backbone.stages
-    backbone.model.to(runtime.device)
-    with torch.inference_mode(), runtime.autocast():
-        for i, (block, module) in enumerate(stages):
-            x = module(x)
-            if i + 1 == len(stages) or stages[i + 1][0] != block:
-                outs.append(x.float().mean((2, 3)).cpu())
-    return torch.cat(outs, 1)
-
-
-def _block_widths(backbone: Backbone) -> list[int]:
-    """Channels at each block's end, from one small forward pass."""
-    x, widths, stages = torch.zeros(1, *backbone.preprocess.input_size), [], backbone.stages
-    backbone.model.cpu()
-    for i, (block, module) in enumerate(stages):
-        x = module(x)
-        if i + 1 == len(stages) or stages[i + 1][0] != block:
-            widths.append(x.shape[1])
-    return widths
-
-
-def _split_blocks(pooled: np.ndarray, widths: list[int]) -> list[np.ndarray]:
-    return np.split(pooled, np.cumsum(widths)[:-1], axis=1)
-
-
-def _text_block_features(backbone: Backbone, sample: Sample, batch_size: int) -> list[np.ndarray]:
-    """Mean-pooled hidden states over real tokens: the embeddings, then each layer (the model's blocks)."""
-    texts = [e.text for e in sample.examples]
-    tokens = tokenize(texts, backbone.tokenizer, backbone.preprocess.max_length)
-    encoder, outs = backbone.model.encoder, []
-    for start in range(0, len(texts), batch_size):
-        ids, mask = trim(tokens.ids[start:start + batch_size], tokens.mask[start:start + batch_size])
-        hidden = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+def _text_blocks(encoder: torch.nn.Module, tokens: Tokens, runtime, batch_size: int = 64) -> torch.Tensor:
+    """(N, blocks x width): hidden states mean-pooled over real tokens, the embeddings' then each layer's; the last
+    is the head's input (`TextClassifier.features`). Batches of similar length: little padding to run through."""
+    encoder.eval().to(runtime.device)
+    out = None
+    for chunk in tokens.mask.sum(1).argsort().split(batch_size):
+        ids, mask = (t.to(runtime.device) for t in trim(tokens.ids[chunk], tokens.mask[chunk]))
+        with torch.inference_mode(), runtime.autocast():
+            hidden = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
         weight = mask.unsqueeze(-1).float()                                     # (B, T, 1)
-        outs.append([((h * weight).sum(1) / weight.sum(1).clamp(min=1)).numpy() for h in hidden])
-    return [np.concatenate([batch[b] for batch in outs]) for b in range(len(outs[0]))]
-
-
-def _labels_read(backbone: Backbone, sample: Sample) -> np.ndarray:
-    """The labels of the examples the features cover: a picture that fails to decode has none."""
-    if sample.kind != "image":
-        return sample.labels
-    return sample.labels[_decoded_rows(decode_images(sample.examples, backbone.preprocess), sample)]
+        pooled = torch.cat([(h.float() * weight).sum(1) / weight.sum(1).clamp(min=1) for h in hidden], 1).cpu()
+        out = torch.empty(len(tokens.ids), pooled.shape[1]) if out is None else out
+        out[chunk] = pooled
+    return out
 
 
 def _decoded_rows(decoded, sample: Sample) -> list[int]:
@@ -281,9 +289,9 @@ def _backbone(model: str, sample: Sample, weights) -> Backbone:
     return _built(model, sample.kind, len(sample.classes), weights)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
 def _built(model: str, kind: str, classes: int, weights) -> Backbone:
-    """The last two networks scored, kept: a recommendation reads one model's features, its random twin's and
-    its blocks', and building Lite0 (with its chain check) took 1.4 s of a 10 s `rank` on 20 pictures here."""
+    """The networks scored, kept (three models and one random twin): the cache keys of their features need the
+    network, and building Lite0 (with its chain check) took 1.4 s of a 10 s `rank` on 20 pictures here."""
     torch.manual_seed(RANDOM_SEED)  # random weights: the same network every time, so its cache entries hold
     return build(model, kind, classes, weights)

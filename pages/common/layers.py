@@ -96,6 +96,9 @@ def change_chart(found: dict, presenting: bool, key: str) -> None:
     elif moved:
         st.caption(how_to_read("layer_change") + f" Fine-tuned here: {', '.join(moved)}. Measured on "
                    f"{found['examples']} examples.")
+    elif found.get("kept_fitted_head"):
+        st.caption(how_to_read("layer_change") + f" Blocks were set to fine-tune, but the run kept "
+                   f"{tl_core.kept_epoch(0)}, so no block changed.")
     else:
         st.caption(how_to_read("layer_change") + " Only the new head trained in this run, so no block changed.")
 

@@ -36,28 +36,36 @@ def config(project: dict):
                              label_names=projects.label_names(project))
 
 
-def status(ranking_config):
+def stamp(project: dict) -> tuple:
+    """The project's data stamp (`projects.stamp`): the engine names the data's version once per stamp."""
+    return projects.stamp(projects.data_source(project)[0])
+
+
+def status(ranking_config, data_stamp: tuple | None = None):
     """The ranking of this data as it stands (None when none was started), or None with a sentence."""
-    return engine.attempt("reading the model ranking", tl_core.ranking_status, ranking_config)
+    return engine.attempt("reading the model ranking", tl_core.ranking_status, ranking_config, stamp=data_stamp)
 
 
-def start(ranking_config, retry: bool = False) -> str | None:
+def start(ranking_config, retry: bool = False, data_stamp: tuple | None = None) -> str | None:
     """Start ranking this data in the background (once per data version, or again after a failure with `retry`);
     a sentence when it cannot start."""
-    _, message = engine.attempt("starting the model ranking", tl_core.start_ranking, ranking_config, retry=retry)
+    _, message = engine.attempt("starting the model ranking", tl_core.start_ranking, ranking_config, retry=retry,
+                                stamp=data_stamp)
     return message
 
 
-def current(project: dict, start_if_missing: bool):
-    """(ranking or None, problem or None) for the project's data, started here when asked and none exists."""
+def current(project: dict, start_if_missing: bool, data_stamp: tuple | None = None):
+    """(ranking or None, problem or None) for the project's data, started here when asked and none exists.
+    `data_stamp`: the data's stamp when the caller has it (a fragment re-reading every second), else taken here."""
     wanted = config(project)
     if wanted is None:
         return None, None
-    ranking, message = status(wanted)
+    data_stamp = stamp(project) if data_stamp is None else data_stamp
+    ranking, message = status(wanted, data_stamp)
     if ranking is None and message is None and start_if_missing:
-        message = start(wanted)
+        message = start(wanted, data_stamp=data_stamp)
         if message is None:
-            ranking, message = status(wanted)
+            ranking, message = status(wanted, data_stamp)
     return ranking, message
 
 
@@ -70,11 +78,12 @@ def follow(project: dict, found, draw) -> None:
     when the page started); the whole page is drawn again once it ends, without the timer (as the live run panel
     does)."""
     live = running(found)
-    st.fragment(run_every=1.0 if live else None)(_follow)(project, draw, live)
+    st.fragment(run_every=1.0 if live else None)(_follow)(project, draw, live, stamp(project))
 
 
-def _follow(project: dict, draw, was_running: bool) -> None:
-    ranking, message = current(project, start_if_missing=False)
+def _follow(project: dict, draw, was_running: bool, data_stamp: tuple) -> None:
+    """One redraw: the stamp taken when the page ran, so a second's re-read costs no walk over the data."""
+    ranking, message = current(project, start_if_missing=False, data_stamp=data_stamp)
     if message:
         frame.error(message)
         return
@@ -155,6 +164,18 @@ def chosen_model(ranking) -> str | None:
     if ranking is None or ranking.state != "done" or ranking.recommended is None:
         return None
     return ranking.recommended.model
+
+
+def training_model(project: dict, found, scratch: bool, kind: str) -> tuple[str | None, str]:
+    """(the model training will use, why in the engine's words; "" for the person's own model): an automatic
+    project's is the ranking's choice (None until it is done), or from scratch the engine's (`tl_core.scratch_model`),
+    which no pretrained score chooses."""
+    if not auto(project):
+        return project["model"], ""
+    if scratch:
+        return tl_core.scratch_model(kind)
+    model = chosen_model(found)
+    return model, found.recommended.why_model if model else ""
 
 
 def _title(model: str) -> str:

@@ -121,8 +121,9 @@ def _earlier_epochs(run_id: str) -> list[dict]:
 
 
 def curve(run) -> list[dict]:
-    """The epochs to draw for a run: those of the runs it continues, then its own, one line."""
-    return earlier_epochs(run) + [e for e in run.events() if e["event"] == "epoch"]
+    """The epochs to draw for a run: those of the runs it continues, then its own (from its fitted head, epoch 0,
+    when it fitted one first), one line."""
+    return earlier_epochs(run) + tl_core.scored_epochs(run)
 
 
 def run_state(run) -> str:

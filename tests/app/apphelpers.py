@@ -71,6 +71,32 @@ def texts(at) -> str:
     return re.sub(r"\\(.)", r"\1", "\n".join(parts))  # as the person reads it: markdown escapes removed
 
 
+TRACEBACK = re.compile(r"Traceback|File \"|\b\w+(Error|Exception)\b")
+
+
+def plain(at) -> str:
+    """What the page says, checked to be free of exceptions and traceback text."""
+    assert not at.exception, at.exception
+    said = texts(at)
+    assert not TRACEBACK.search(said), said
+    return said
+
+
+def errors(at) -> list[str]:
+    """The page's error boxes as a person reads them (markdown escapes removed)."""
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+
+
+def folder(home, project, *parts) -> Path:
+    """A path inside a project's folder in the workspace."""
+    return home.joinpath("projects", project["id"], *parts)
+
+
+def html(at) -> str:
+    """Everything the page drew with st.html, as one string to search."""
+    return "\n".join(h.proto.body for h in at.html)
+
+
 # A first visit to the Train step in a fresh process (a new server), printing what it showed and what it imported.
 FIRST_VISIT = """
 import json, sys

@@ -127,3 +127,35 @@ def test_an_automatic_run_is_explained_and_exported_with_the_model_it_chose(tmp_
     at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=120), "understand", run=run.id)
     at.button(key=f"show_features_{run.id}").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+
+
+def test_from_scratch_draws_the_model_training_will_use(app, home, monkeypatch):
+    """A ranked model is chosen by how well its pretrained features fit; from scratch none are kept, so the engine
+    trains its own from-scratch model, and the page draws and names that one, not the ranking's."""
+    import tl_core
+    import tl_core.runs as runs
+    from pages.common import ranking
+    from tl_core.ranking import ranking_file
+    from tl_core.workspace import write_json
+
+    monkeypatch.setattr(runs, "start_run", runs.create_run)
+    project = make_project(home, model="auto", settings={})
+    add_photos(home, project, per_class=6)
+    title = tl_core.find_model("efficientnet_lite1").title
+    write_json(ranking_file(ranking.config(project)), {  # a finished ranking that chose Lite1
+        "state": "done", "scores": [{"model": "efficientnet_lite1", "title": title, "score": 0.1, "seconds": 1.0}],
+        "recommended": {"model": "efficientnet_lite1", "unfreeze": 0, "gap": 0.5, "relatedness": "...",
+                        "reason": "...", "why_model": f"{title} fits your data best.", "why_blocks": "...",
+                        "on_cpu": True}})
+    at = open_page(app, "train", project=project["id"])
+    assert not at.exception and f"**Model: {title}** — {title} fits your data best." in texts(at)
+    at.toggle(key="from_scratch").set_value(True).run()
+    model, why = tl_core.scratch_model("image")
+    assert not at.exception and f"**Model: {tl_core.find_model(model).title}** — {why}" in texts(at)
+    layout = tl_core.shipped_layout(model, "image", 2)
+    assert drawing(at).count('data-state="trainable"') == layout.num_blocks  # from scratch every block trains
+    at.button(key="start_training").click().run()
+    config = runs.get_run(at.query_params["run"]).config
+    assert (config.model, config.from_scratch) == (tl_core.AUTO_MODEL, True)
+    assert tl_core.choose(config, on_cpu=True).model == model  # what training will use: the model drawn
+    at.toggle(key="from_scratch").set_value(False).run()  # the session's settings as they were

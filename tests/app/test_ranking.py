@@ -65,3 +65,20 @@ def test_the_meter_fills_as_far_as_its_sentence_says():
         sentence = relatedness_sentence(gap)
         fills.append(next(share for said, share, _ in ranking.LEVELS if said in sentence))
     assert fills == sorted(fills, reverse=True) and len(set(fills)) == 3
+
+
+def test_the_pages_re_read_the_ranking_without_re_reading_the_data(home, monkeypatch):
+    """The fragment that follows a running ranking re-reads it every second with the stamp its page took: the
+    engine reads the project's files once, not at every redraw."""
+    import tl_core.ranking as engine_ranking
+    from apphelpers import add_photos, make_project
+
+    project = make_project(home, model="auto", settings={})
+    add_photos(home, project, per_class=3)
+    reads, load = [], engine_ranking.load_dataset
+    monkeypatch.setattr(engine_ranking, "load_dataset", lambda *args, **kw: reads.append(args[0]) or load(*args, **kw))
+    drawn = []
+    stamp = ranking.stamp(project)
+    for _ in range(3):
+        ranking._follow(project, drawn.append, False, stamp)  # what each second's redraw does
+    assert drawn == [None] * 3 and len(reads) == 1

@@ -244,3 +244,21 @@ def test_a_run_with_automatic_choices_says_what_was_chosen_and_why(app, home):
     at.switch_page(PAGES["runs"]).run()
     assert at.dataframe[0].value.set_index("run").loc[run.id, "fine-tuned"] == "only the new head (chosen for you)"
     assert "model EfficientNet-Lite2 (chosen for you)" in texts(at)  # one run: its model in the caption
+
+
+def test_a_run_that_kept_its_fitted_head_says_so(trained_app, trained_home, tmp_path, monkeypatch):
+    """Best epoch 0: every fine-tuning epoch scored below the head fitted on frozen features, so it was kept. The page
+    says so in words rather than showing a bare 0 (the run is the trained one, copied and its metrics edited)."""
+    from tl_core.run_files import METRICS
+    from tl_core.runs import get_run
+    from tl_core.workspace import read_json, write_json
+
+    run = get_run(trained_home["run"])
+    monkeypatch.setenv("TRANSFERLAB_HOME", str(tmp_path))
+    copy = tmp_path / "runs" / run.id
+    shutil.copytree(run.dir, copy)
+    write_json(copy / METRICS, {**read_json(copy / METRICS), "best_epoch": 0})
+    at = open_page(trained_app, "results", run=run.id)
+    assert not at.exception and at.metric[2].value == "0"
+    assert ("Kept: epoch 0: the new head fitted before any block trained, as every fine-tuning epoch scored below "
+            "it.") in texts(at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
-from test_walkthrough import text, wait_for_rerun
+from e2ehelpers import text, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 

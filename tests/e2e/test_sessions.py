@@ -1,127 +1,27 @@
 """Several people, and faults, in a real browser: two sessions at once, a killed worker, a restarted server.
 
-The module runs its own Streamlit server (it is stopped and started again in one test) on a private
-TRANSFERLAB_HOME. Projects a test does not need to build through the page are written to disk the way
-the Welcome and Data steps write them, and opened by URL, which is how a reload reconnects anyway.
+On the standby server of tests/e2e/conftest.py (`app_server`, this module's own; one test stops and starts it).
+Projects a test does not need to build through the page are written to disk the way the Welcome and Data steps
+write them, and opened by URL, which is how a reload reconnects anyway.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from test_walkthrough import choose_blocks_myself, disk_project, photos, pick_model, text, wait_for_rerun
+from e2ehelpers import SHOTS, add_photo_classes, choose_blocks_myself, disk_project, photos, pick_model, read, \
+    set_epochs, start_training, text
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "test-artifacts" / "screenshots"
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 
 
-# ---------------------------------------------------------------- a server this module can restart
-
-class Server:
-    """`streamlit run app.py` on a fixed port and home, so it can be stopped and started again."""
-
-    def __init__(self, home: Path):
-        self.home = home
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        # As users run it: with a warm standby worker, so a run after the first starts without the imports.
-        env = {**os.environ, "TRANSFERLAB_HOME": str(self.home), "TRANSFERLAB_STANDBY": "1", "PYTHONUNBUFFERED": "1"}
-        log = open(self.home / "server.log", "a")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"streamlit did not start: {(self.home / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        """Stop the app server only: training workers run in their own sessions and go on."""
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
-
-
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("sessions-home")
-    server = Server(home)
-    server.start()
-    yield server
-    server.stop()
-    # Nothing outlives the tests: workers still training, and the standby worker waiting for a run.
-    pids = [read(run / "status.json").get("pid") for run in runs(home)
-            if read(run / "status.json").get("state") in ("queued", "running")]
-    pids += [int(marker.stem) for marker in (home / "standby").glob("*.*") if marker.stem.isdigit()]
-    for pid in filter(None, pids):
-        try:
-            if b"tl_core.cli\x00worker" in Path(f"/proc/{pid}/cmdline").read_bytes():  # ours, not a reused pid
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            pass
-
-
-@pytest.fixture
-def context(browser, app_server, request):
-    """A new browser context per call: its own cookies and storage, so its own Streamlit session."""
-    made = []
-
-    def new():
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = ctx.new_page()
-        page.set_default_timeout(30_000)
-        page.dialogs = []  # any alert() that fires would land here
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        made.append(ctx)
-        return page
-
-    yield new
-    for number, ctx in enumerate(made, start=1):
-        if getattr(request.node, "failed_call", False):  # what each session showed when the test failed
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            name = request.node.name.removeprefix("test_")
-            for page in ctx.pages:
-                page.screenshot(path=str(SHOTS / f"sessions-{name}-{number}-FAILED.png"))
-        ctx.close()
-
-
 # ---------------------------------------------------------------- small helpers
-
-def read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
 
 def runs(home: Path) -> list[Path]:
     folder = home / "runs"
@@ -144,43 +44,6 @@ def wait_until(condition, timeout: float, what: str, step: float = 0.25):
             return value
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def set_epochs(page, epochs: int) -> None:
-    box = page.get_by_role("spinbutton", name="Epochs (0 = automatic)")
-    box.fill(str(epochs))
-    box.press("Enter")
-    wait_for_rerun(page)
-
-
-def start_training(page) -> str:
-    """Click Start; the new run's id once it is in the URL."""
-    before = page.url
-    page.get_by_role("button", name="Start training").click()
-    page.wait_for_function("old => location.href !== old && /[?&]run=/.test(location.search)", arg=before)
-    return page.evaluate("() => new URLSearchParams(location.search).get('run')")
-
-
-def photo_project_through_the_page(page, url: str, names: tuple[str, str], start: int) -> None:
-    """Welcome -> Model -> Data, naming both classes and uploading 8 photos to each."""
-    page.goto(url)
-    page.get_by_role("button", name="Start a picture project").click()
-    text(page, "available offline")
-    pick_model(page, "efficientnet_lite0")
-    page.get_by_role("button", name="Next: add your data").click()
-    text(page, "How do you want to add examples?")
-    for index, (name, label) in enumerate(zip(names, ("ants", "bees")), start=1):
-        box = page.get_by_label(f"Name of class {index}", exact=True)
-        box.fill(name)
-        box.press("Enter")
-        wait_for_rerun(page)
-        (page.locator('[data-testid="stFileUploader"]').filter(has_text=f"Add photos of {name}")
-         .locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photos(label, start)))
-        page.wait_for_function(
-            "n => [...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')]"
-            ".filter(e => e.innerText.includes('8 photos in this class')).length >= n", arg=index, timeout=60_000)
-        wait_for_rerun(page)
-    text(page, "Your data is ready for training.", timeout=60_000)
 
 
 def runs_table(page) -> list[str]:
@@ -206,6 +69,18 @@ def listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
                 found.add(address)
     return found
+
+
+def photo_project_through_the_page(page, url: str, names: tuple[str, str], start: int) -> None:
+    """Welcome -> Model -> Data, naming both classes and uploading 8 photos to each."""
+    page.goto(url)
+    page.get_by_role("button", name="Start a picture project").click()
+    text(page, "available offline")
+    pick_model(page, "efficientnet_lite0")
+    page.get_by_role("button", name="Next: add your data").click()
+    text(page, "How do you want to add examples?")
+    add_photo_classes(page, names, 8, start)
+
 
 
 # ---------------------------------------------------------------- the tests
@@ -287,11 +162,12 @@ def test_a_server_restart_during_a_run_loses_nothing(context, app_server):
     project = disk_project(app_server.home)
     page.goto(f"{app_server.url}/train?project={project}")
     text(page, "Layers to fine-tune")
-    set_epochs(page, 50)
+    set_epochs(page, 1000)  # head-only epochs on a few pictures take milliseconds: 50 ended before the restart
     run_id = start_training(page)
     run = app_server.home / "runs" / run_id
     wait_until(lambda: epochs_done(run) >= 1, 90, "the run's first epoch")
     earlier = runs(app_server.home)
+    assert read(run / "status.json")["state"] == "running"  # the restart below comes during the run
 
     app_server.stop()
     app_server.start()

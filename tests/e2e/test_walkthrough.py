@@ -1,109 +1,33 @@
 """The whole walk-through in a real browser, once with pictures and once with sentences.
 
-Each test starts a project, picks the embedded model (the automatic choice has its own test, test_ranking_browser.py),
-adds data through the page's own uploader, trains it head-only, watches the live chart, reads the results and asks
-the model for a prediction.
+Each test starts a project, adds data through the page's own uploader, trains it head-only with the embedded model,
+watches the live chart, reads the results and asks the model for a prediction. The picture project first leaves
+the model to TransferLab: the Model step ranks the models on the pictures by itself and the Train step proposes
+the blocks, before the person picks the embedded model after all.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from e2ehelpers import HYMENOPTERA, SHOTS, YELP, add_photo_classes, pick_model, settle, text, train_head_only, \
+    uploader
 
 pytestmark = pytest.mark.e2e
 
-HYMENOPTERA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hymenoptera_data"
-YELP = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sentences" / "yelp_labelled.txt"
-
-VAL_ACCURACY_POINTS = """() => {
-  let n = 0;
+BARS = """() => {
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
     for (const trace of plot.data || []) {
-      if (trace.name === 'validation accuracy') n = Math.max(n, (trace.x || []).length);
+      if (trace.type === 'bar' && trace.orientation === 'h') return {y: trace.y, x: trace.x, text: trace.text};
     }
   }
-  return n;
+  return null;
 }"""
 
 
-def photos(label: str, start: int, count: int = 8) -> list[str]:
-    return [str(p) for p in sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[start:start + count]]
-
-
-def disk_project(home: Path, per_class: int = 6, start: int = 20) -> str:
-    """A picture project with linked photos, as the Welcome and Data steps leave it once the person picked the
-    embedded model and chose the layers with the slider; returns its id. For tests that do not need to build one
-    through the page (test_pictures does)."""
-    project_id = os.urandom(8).hex()
-    folder = home / "projects" / project_id
-    for label in ("ants", "bees"):
-        (folder / "photos" / label).mkdir(parents=True)
-        for path in photos(label, start, per_class):
-            (folder / "photos" / label / Path(path).name).symlink_to(path)
-    (folder / "project.json").write_text(json.dumps({
-        "id": project_id, "kind": "image", "created": time.time(), "model": "efficientnet_lite0", "source": "photos",
-        "classes": [{"uid": "c0000001", "name": "ants"}, {"uid": "c0000002", "name": "bees"}],
-        "typed": {}, "table_file": None, "text_column": None, "label_column": None, "settings": {"blocks": "mine"}}))
-    return project_id
-
-
-def text(page, value: str, timeout: float = 30_000):
-    """Wait for a piece of text to be visible and return its locator."""
-    locator = page.get_by_text(value, exact=False).first
-    locator.wait_for(state="visible", timeout=timeout)
-    return locator
-
-
-def wait_for_rerun(page) -> None:
-    """Let Streamlit finish the script run a click started."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] button')",
-                           timeout=60_000)
-
-
-PLOTS_DRAWN = ("() => [...document.querySelectorAll('.js-plotly-plot')]"
-               ".every(p => p._fullLayout && p.querySelector('.main-svg'))")
-
-
-def settle(page) -> None:
-    """Before a screenshot: the script run over and every Plotly chart drawn, waited for instead of a fixed
-    1-1.5 s sleep (a dozen of those were about 15 s of the browser tests)."""
-    wait_for_rerun(page)
-    page.wait_for_function(PLOTS_DRAWN, timeout=10_000)
-    page.wait_for_timeout(200)  # the chart's first paint after its layout
-
-
-def uploader(page, label: str):
-    """The drop zone of the uploader with this label (a redraw can briefly show a stale one beside it)."""
-    return (page.locator('[data-testid="stFileUploader"]').filter(has_text=label)
-            .locator('[data-testid="stFileUploaderDropzoneInput"]'))
-
-
-def fill_text_input(page, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(value)
-    box.press("Enter")
-    wait_for_rerun(page)
-
-
-def pick_model(page, name: str) -> None:
-    """"Use this model" on one model's card of the Model step (the automatic choice is the default)."""
-    page.locator(f".st-key-card_{name}").get_by_role("button", name="Use this model").click()
-    page.locator(f".st-key-card_{name}").get_by_role("button", name="Selected").wait_for()
-
-
-def choose_blocks_myself(page) -> None:
-    """On the Train step: the layers to fine-tune set with the slider rather than left to TransferLab."""
-    page.get_by_text("I choose", exact=True).click()  # a segmented control's option
-    wait_for_rerun(page)
-
-
 def start_project(page, server: str, kind_button: str, shot) -> None:
+    """The Welcome step, and a new project of this kind opened on the Model step."""
     page.goto(server)
     text(page, "Teach a computer to sort")
     page.wait_for_timeout(500)
@@ -111,67 +35,54 @@ def start_project(page, server: str, kind_button: str, shot) -> None:
     page.get_by_role("button", name=kind_button).click()
     page.get_by_role("heading", name="Choose a model").wait_for()
     text(page, "available offline")
-    pick_model(page, "efficientnet_lite0" if "picture" in kind_button else "all-MiniLM-L6-v2")
+
+
+def use_model(page, name: str, shot) -> None:
+    """The person's own model on the Model step: its card alone is selected."""
+    pick_model(page, name)
     shot(page, "02_model")
     assert page.get_by_role("button", name="Selected").count() == 1
+
+
+def the_automatic_choice(page, shot) -> None:
+    """Left to TransferLab: the Model step ranks the models on the project's data by itself and draws the chart,
+    and the Train step proposes the blocks."""
+    page.get_by_role("link", name=re.compile("2 · Choose a model")).click()
+    text(page, "Comparing the models on a sample of your data")
+    text(page, "Why:", timeout=300_000)  # the recommendation, once every model is scored
+    settle(page)
+    bars = page.evaluate(BARS)
+    assert bars and len(bars["y"]) == 3 and bars["x"] == sorted(bars["x"], reverse=True), bars
+    assert sum("recommended" in t for t in bars["text"]) == 1
+    automatic = page.locator(".st-key-card_auto")
+    said = automatic.inner_text()
+    assert "How close your data is to what EfficientNet-Lite" in said and "LogME" in said
+    shot(page, "02_model_ranked")
+    automatic.screenshot(path=str(SHOTS / "pictures-02_model_ranked_card.png"))  # the card alone, at reading size
+    page.get_by_role("button", name="Next: add your data").click()
+    page.get_by_role("button", name="Next: train your model").click()
+    text(page, "TransferLab proposes:")
+    settle(page)
+    shot(page, "04_train_proposal")
+
+
+def test_pictures(page, server, shot):
+    start_project(page, server, "Start a picture project", shot)
+    assert page.locator(".st-key-card_auto").get_by_role("button", name="Selected").count() == 1  # the default
+    text(page, "appears here once you have added your data")
+    shot(page, "02_model_no_data")
     page.get_by_role("button", name="Next: add your data").click()
     text(page, "How do you want to add examples?")
-
-
-def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
-    """Start a head-only run; return what was seen while it ran."""
-    choose_blocks_myself(page)
-    text(page, "Layers to fine-tune")
-    text(page, "trainable:")
-    epochs_box = page.get_by_role("spinbutton", name="Epochs (0 = automatic)")
-    epochs_box.fill(str(epochs))
-    epochs_box.press("Enter")
-    wait_for_rerun(page)
-    shot(page, "04_train_settings")
-    page.get_by_role("button", name="Start training").click()
-    text(page, "You can leave this page or reload it")
-    page.wait_for_function("() => /[?&]run=/.test(location.search)")
-    if reload:  # a refresh is a new session: the run must come back from the URL
-        page.reload()
-        text(page, "You can leave this page or reload it")
-    seen_running: list[int] = []
-    deadline = time.time() + 150
-    while time.time() < deadline:
-        if page.get_by_text("Training finished in").count():
-            break
-        if page.get_by_role("button", name="Stop training").count():
-            points = page.evaluate(VAL_ACCURACY_POINTS)
-            if not seen_running or points > seen_running[-1]:
-                shot(page, "04_train_live")  # the latest moment that shows something new
-            seen_running.append(points)
-        page.wait_for_timeout(400)
-    text(page, "Training finished in", timeout=5_000)
-    try:  # the chart's last redraw, waited for rather than slept
-        page.wait_for_function(f"n => ({VAL_ACCURACY_POINTS})() >= n", arg=epochs, timeout=3_000)
-    except PlaywrightTimeout:
-        pass  # the caller's assertion on "final" says what is missing
-    final = page.evaluate(VAL_ACCURACY_POINTS)
-    shot(page, "04_train_done")
-    return {"running": seen_running, "final": final}
-
-
-def test_pictures(page, server, shot, tmp_path):
-    start_project(page, server, "Start a picture project", shot)
-    fill_text_input(page, "Name of class 1", "ants")
-    fill_text_input(page, "Name of class 2", "bees")
-    for index, label in enumerate(("ants", "bees")):
-        photos = sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[:15]
-        uploader(page, f"Add photos of {label}").set_input_files([str(p) for p in photos])
-        page.wait_for_function(
-            "n => [...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')]"
-            ".filter(e => e.innerText.includes('15 photos in this class')).length >= n", arg=index + 1,
-            timeout=60_000)
-        wait_for_rerun(page)
-    text(page, "Your data is ready for training.", timeout=60_000)
+    add_photo_classes(page, ("ants", "bees"), 15)
     settle(page)
     shot(page, "03_data")
 
-    page.get_by_role("button", name="Next: train your model").click()
+    the_automatic_choice(page, shot)
+
+    # The person's own choice after all: the embedded model, head only with the slider.
+    page.get_by_role("link", name=re.compile("2 · Choose a model")).click()
+    use_model(page, "efficientnet_lite0", shot)
+    page.get_by_role("link", name=re.compile("4 · Train")).click()
     seen = train_head_only(page, shot, epochs=8, reload=True)
     assert seen["running"], "the page never showed the run as running"
     assert seen["final"] == 8
@@ -214,6 +125,9 @@ def quoted_reviews(folder: Path) -> Path:
 
 def test_sentences(page, server, shot, tmp_path):
     start_project(page, server, "Start a text project", shot)
+    use_model(page, "all-MiniLM-L6-v2", shot)
+    page.get_by_role("button", name="Next: add your data").click()
+    text(page, "How do you want to add examples?")
     uploader(page, "Your table file").set_input_files(str(quoted_reviews(tmp_path)))
     text(page, "Using reviews.tsv", timeout=60_000)
     text(page, "Which column holds the text?")

@@ -52,24 +52,6 @@ def test_nothing_automatic_is_left_alone(image_subset):
     assert (choice.model, choice.unfreeze, choice.reason, choice.event_fields()) == ("efficientnet_lite1", 2, "", {})
 
 
-def test_background_ranking_fills_in_then_recommends(warm_workspace, tmp_path):
-    data = link_photos(tmp_path / "photos", {"train": {"ants": 6, "bees": 6}})
-    config = RunConfig(data=str(data))
-    assert ranking_status(config) is None
-    start_ranking(config)
-    first = json.loads(ranking_file(config).read_text())
-    start_ranking(config)  # idempotent: the job already running is the one
-    assert json.loads(ranking_file(config).read_text())["started"] == first["started"]
-    ranking = wait_for(lambda: (r := ranking_status(config)).state != "running" and r, 180, "the ranking to finish")
-    assert ranking.state == "done" and ranking.message == "", ranking.message
-    assert [s.score for s in ranking.scores] == sorted((s.score for s in ranking.scores), reverse=True)
-    assert all(s.title and s.seconds >= 0 for s in ranking.scores)
-    best = ranking.recommended
-    assert best.model in [s.model for s in ranking.scores] and best.relatedness and best.reason
-    assert ranking.layers.model == best.model
-    assert len(ranking.layers.blocks) == len(ranking.layers.scores) == 8
-
-
 def test_ranking_failures_are_sentences(workspace, tmp_path):
     assert "does not exist" in ranking_status(RunConfig(data=str(tmp_path / "missing"))).message
     data = link_photos(tmp_path / "photos", {"train": {"ants": 2, "bees": 2}})
@@ -85,3 +67,63 @@ def _a_finished_pid() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def test_a_stamped_ask_reads_the_data_once_per_stamp(workspace, tmp_path, monkeypatch):
+    """The Model page asks for the ranking every second while it runs: given the data's stamp, the engine names the
+    data's version once per stamp instead of reading every file's size and time at each ask."""
+    import tl_core.ranking as ranking
+
+    data = link_photos(tmp_path / "photos", {"train": {"ants": 2, "bees": 2}})
+    reads, load = [], ranking.load_dataset
+    monkeypatch.setattr(ranking, "load_dataset", lambda *args, **kw: reads.append(args[0]) or load(*args, **kw))
+    config = RunConfig(data=str(data))
+    assert [ranking_status(config, stamp=("as added",)) for _ in range(3)] == [None] * 3
+    assert len(reads) == 1
+    (data / "train" / "ants" / "copy.jpg").symlink_to(next((data / "train" / "ants").iterdir()).resolve())
+    assert ranking_file(config, stamp=("one more",)) != ranking_file(config, stamp=("as added",))
+    assert len(reads) == 2  # a new stamp: read again, and a new version
+    ranking_status(config)
+    ranking_status(config)
+    assert len(reads) == 4  # without a stamp (the CLI, training) every ask reads the data
+
+
+def test_background_jobs_take_turns_and_a_newer_version_stops_the_older(workspace, tmp_path):
+    """Each version of the data starts a job while photos are being added: the jobs take turns on the workspace's
+    lock, a newer version of the same data stops the older one's job (its record goes with it), and another
+    project's job is not stopped but waits its turn. The newest fills in, then recommends."""
+    import fcntl
+
+    from tl_core.standby import pid_alive
+    from tl_core.workspace import read_json
+
+    data = link_photos(tmp_path / "photos", {"train": {"ants": 3, "bees": 3}})
+    config, elsewhere = RunConfig(data=str(data)), RunConfig(data=str(link_photos(tmp_path / "other",
+                                                                                   {"train": {"ants": 2, "bees": 2}})))
+    assert ranking_status(config) is None
+    older = ranking_file(config)
+    with open(older.parent / "turn.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a ranking already taking its turn: jobs started now wait
+        start_ranking(config)
+        first = read_json(older)
+        start_ranking(config)  # idempotent: the job already there is the one
+        assert read_json(older)["started"] == first["started"]
+        start_ranking(elsewhere)
+        pid = wait_for(lambda: (read_json(older) or {}).get("pid"), 60, "the first job to start")
+        (data / "train" / "ants" / "copy.jpg").symlink_to(next((data / "train" / "ants").iterdir()).resolve())
+        start_ranking(config)  # one more photo: a new version of the same data
+        assert ranking_file(config) != older and ranking_status(config).state == "running"
+        wait_for(lambda: not older.exists() and not pid_alive(pid), 60, "the older version's job to stop")
+        assert ranking_status(elsewhere).state == "running"
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    done = [wait_for(lambda c=c: (r := ranking_status(c)).state != "running" and r, 180, "the rankings to finish")
+            for c in (config, elsewhere)]
+    assert [r.state for r in done] == ["done", "done"], [r.message for r in done]
+    first, second = sorted((ranking_file(c) for c in (config, elsewhere)), key=lambda p: read_json(p)["started"])
+    assert read_json(second)["started"] >= first.stat().st_mtime  # the second began once the first had finished
+    ranking = done[0]
+    assert [s.score for s in ranking.scores] == sorted((s.score for s in ranking.scores), reverse=True)
+    assert all(s.title and s.seconds >= 0 for s in ranking.scores)
+    best = ranking.recommended
+    assert best.model in [s.model for s in ranking.scores] and best.relatedness and best.reason
+    assert ranking.layers.model == best.model and len(ranking.layers.blocks) == len(ranking.layers.scores) == 8

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from tl_core import events
+from tl_core.checkpoint import load_trained
 from tl_core.config import NEVER, RunConfig
 from tl_core.data import load_dataset, split
 from tl_core.defaults import DEFAULTS, POOL_VIEWS, settings_for
@@ -16,6 +17,7 @@ from tl_core.models import load_model
 from tl_core.probe import WEIGHT_DECAYS, pick_weight_decay
 from tl_core.task import TrainingPath
 from tl_core.tasks import build_task
+from tl_core.trainer import train
 
 FLOAT32_CPU = Runtime(torch.device("cpu"), None)
 
@@ -70,3 +72,21 @@ def test_automatic_settings_stop_early_only_when_blocks_train(image_subset):
     assert settings_for(auto, "image", blocks).early_stop == DEFAULTS[("image", "blocks")].early_stop > 0
     assert settings_for(RunConfig(data=str(image_subset), early_stop=7), "image", blocks).early_stop == 7
     assert settings_for(RunConfig(data=str(image_subset), early_stop=NEVER), "image", blocks).early_stop == 0
+
+
+def test_fine_tuning_keeps_the_fitted_head_when_no_epoch_beats_it(image_subset, warm_workspace, tmp_path):
+    """A learning rate far too high wrecks the unfrozen block in its one epoch. The run keeps the linear probe,
+    scored as epoch 0 (the `started` event's head_fit), and saves it: the saved last block is the pretrained one.
+    Before, the run kept its only epoch, however bad (chest_xray_nih, unfreeze 3: 60.8 % against 79.2 %)."""
+    seen = []
+    config = RunConfig(data=str(image_subset), unfreeze=1, epochs=1, lr=1.0, early_stop=NEVER)
+    result = train(config, seen.append, run_dir=tmp_path)
+    probe = next(e for e in seen if e["event"] == "started")["head_fit"]
+    epoch = next(e for e in seen if e["event"] == "epoch")
+    assert epoch["epoch"] == 1 and epoch["val_accuracy"] < probe["val_accuracy"]
+    assert result.best_epoch == 0 and result.best_val_accuracy == probe["val_accuracy"]
+    assert next(e for e in seen if e["event"] == "finished")["best_epoch"] == 0
+    saved, pretrained = load_trained(tmp_path).model.state_dict(), load_model("", "image", 2)
+    last_block = pretrained.blocks[-1].param_names
+    assert last_block and all(torch.equal(saved[n], p) for n, p in pretrained.model.named_parameters() if n in last_block)
+

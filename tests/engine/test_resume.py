@@ -3,12 +3,13 @@ and split, numbers its epochs on, and the frozen-output caches it reads still de
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 
 import pytest
 import torch
 
-from tl_core import events
+from tl_core import events, run_files
 from tl_core.checkpoint import load_earlier_weights
 from tl_core.cli import _parser, main
 from tl_core.cli_flags import config_from
@@ -16,7 +17,7 @@ from tl_core.config import RunConfig
 from tl_core.data import DataError
 from tl_core.freeze import apply_plan
 from tl_core.models import load_model
-from tl_core.resume import best_epoch, continue_run, earlier_epochs
+from tl_core.resume import best_epoch, continue_run, earlier_epochs, first_epoch, scored_epochs
 from tl_core.runs import create_run
 from tl_core.trainer import _build
 from tl_core.workspace import load_tensors, write_json
@@ -77,7 +78,7 @@ def test_a_fine_tuned_continuation_reads_the_cached_prefix_of_unchanged_blocks(t
     assert all(torch.equal(saved[k], original[k]) for k in saved if k not in trainable)
     assert any(not torch.equal(saved[k], original[k]) for k in trainable)
 
-    kept = epochs_of(earlier)[0]
+    kept = next(e for e in scored_epochs(earlier) if e["epoch"] == best_epoch(earlier))  # maybe the fitted head
     loss, accuracy, path = start_scores(continue_run(earlier.id, epochs=1))
     assert path == "cached prefix"
     assert loss == pytest.approx(kept["val_loss"], abs=1e-4) and accuracy == kept["val_accuracy"]
@@ -116,3 +117,24 @@ def test_train_resume_takes_the_earlier_runs_settings(image_run, warm_workspace,
     assert "--resume keeps training a run on its own data and settings: leave out DATA." in capsys.readouterr().err
     assert main(["train"]) == 2
     assert "Say what to train on" in capsys.readouterr().err
+
+
+def test_a_run_that_kept_its_fitted_head_is_continued_from_epoch_0(workspace, image_subset):
+    """A fine-tuning run whose epochs never beat the probe kept the probe (best epoch 0): a continuation numbers on
+    from 1 and its curve starts at the probe, not at the run's best-scoring epoch event."""
+    run = create_run(RunConfig(data=str(image_subset), unfreeze=1))
+    probe = {"train_loss": 0.2, "val_loss": 0.3, "val_accuracy": 0.9}
+    lines = [events.make("started", first_epoch=1, head_fit=probe)] + [
+        events.make("epoch", epoch=e, train_loss=0.4, val_loss=0.5, val_accuracy=a) for e, a in ((1, 0.8), (2, 0.85))]
+    (run.dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    assert [e["epoch"] for e in scored_epochs(run)] == [0, 1, 2] and scored_epochs(run)[0]["val_accuracy"] == 0.9
+    assert best_epoch(run) == 0  # a run killed before its metrics: the events say so
+    write_json(run.dir / run_files.METRICS, {"best_epoch": 0, "accuracy": 0.9})
+    assert best_epoch(run) == 0  # before, a falsy 0 in the metrics fell back to the best epoch event (2)
+    continuation = create_run(dataclasses.replace(run.config, resume_from=run.id))
+    assert first_epoch(continuation.config) == 1
+    assert [(e["epoch"], e["val_accuracy"]) for e in earlier_epochs(continuation)] == [(0, 0.9)]
+    tied = create_run(run.config)  # an epoch that ties the fitted head is kept: fine-tuning was asked for
+    tie = lines[:2] + [{**lines[2], "val_accuracy": 0.9}]
+    (tied.dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in tie))
+    assert best_epoch(tied) == 2

@@ -114,3 +114,65 @@ def test_rank_refuses_missing_data_in_words(tmp_path, capsys):
 
     assert main(["rank", str(tmp_path / "missing")]) == 2
     assert "Cannot rank:" in capsys.readouterr().err
+
+
+def test_one_frozen_pass_gives_the_head_input_and_every_block(workspace, ten_and_ten, monkeypatch):
+    """The ranking's ONNX pass (every block pooled, the last one the head's input) against the plain references in
+    float32 torch: the network's own features, and the chain of its blocks pooled one by one."""
+    import torch
+
+    from tl_core import select
+    from tl_core.features import FeatureExtractor
+    from tl_core.inputs import decode_images, normalize
+
+    monkeypatch.setattr(select, "ONNX_FROM", 16)  # 20 pictures through the exported graph, as 500 would go
+    sample = sample_data(str(ten_and_ten))
+    blocks, labels = select.pooled_blocks("efficientnet_lite0", sample)
+    backbone = select._backbone("efficientnet_lite0", sample, select.PRETRAINED)
+    x = normalize(decode_images(sample.examples, backbone.preprocess).images, backbone.preprocess)
+    with torch.no_grad():
+        features = FeatureExtractor(backbone)(x).numpy()
+        by_block, stages = [], backbone.stages
+        for i, (block, module) in enumerate(stages):
+            x = module(x)
+            if i + 1 == len(stages) or stages[i + 1][0] != block:
+                by_block.append(x.mean((2, 3)).numpy())
+    assert len(blocks) == len(by_block) == len(backbone.blocks) == 8 and list(labels) == list(sample.labels)
+    assert np.allclose(blocks[-1], features, atol=1e-4)
+    assert all(np.allclose(ours, plain, atol=1e-4) for ours, plain in zip(blocks, by_block))
+
+
+def test_a_recommendation_runs_one_pass_per_model_and_one_random_twin(warm_workspace, tmp_path, monkeypatch):
+    """Ranking three models and recommending one (its per-block scores, its relatedness) computes four frozen
+    outputs: the per-block scores come from the ranking's own pass."""
+    from tl_core import catalog, select
+
+    computed = []
+    cached_tensor = select.cached_tensor
+    monkeypatch.setattr(select, "cached_tensor", lambda key, compute: cached_tensor(
+        key, lambda: computed.append(key) or compute()))
+    sample = sample_data(str(link_photos(tmp_path / "photos", {"train": {"ants": 3, "bees": 3}})))
+    best = select.recommend(sample, select.rank_models(sample), on_cpu=True)
+    models = [m.name for m in catalog("image") if m.available]
+    assert len(computed) == len(models) + 1 and best.layers.model == best.model
+
+
+def test_the_random_twin_sees_part_of_the_sample_and_the_gap_compares_the_same_pictures(workspace, tmp_path,
+                                                                                       monkeypatch):
+    """The twin runs on TWIN of the sample's pictures and the pretrained side is read from the ranking's pass over
+    those same ones, a picture that does not decode left out of both."""
+    from tl_core import select
+    from tl_core.data import Example
+
+    monkeypatch.setattr(select, "TWIN", 4)
+    photos = sample_data(str(link_photos(tmp_path / "photos", {"train": {"ants": 4, "bees": 4}})))
+    broken = tmp_path / "broken.jpg"  # a file that changed after it was listed
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    sample = select.Sample("image", photos.classes, [Example("ants", "broken.jpg", path=broken)] + photos.examples)
+    feats, labels = select.pooled_features("efficientnet_lite0", sample)
+    assert len(feats) == len(photos.examples) == 8
+    part = stratified_sample(list(labels), 4)
+    twin = select.Sample("image", sample.classes, [photos.examples[i] for i in part])
+    random_feats, random_labels = select.pooled_features("efficientnet_lite0", twin, pretrained=False)
+    expected = logme(reduce_dims(feats[part]), labels[part]) - logme(reduce_dims(random_feats), random_labels)
+    assert select.relatedness(sample, "efficientnet_lite0").gap == pytest.approx(expected)

@@ -31,7 +31,9 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 
 def block_changes(run) -> dict:
     """Per block of a finished run: titles, names (`plain_names`), change (1 - CKA, 0 for untouched blocks),
-    trained (whether the block was fine-tuned), and examples (validation examples compared)."""
+    trained (whether the block was fine-tuned), examples (validation examples compared), and kept_fitted_head
+    (blocks were set to fine-tune, but every epoch scored below the head fitted first, so the run kept that head)."""
+    from ..runs import Run
     from ._feature_map import resolve
 
     config, folder = resolve(run)
@@ -48,7 +50,8 @@ def block_changes(run) -> dict:
     titles = [b.title for b in before.blocks]
     return {"titles": titles, "names": plain_names(titles, dataset.kind), "change": changes,
             "trained": [b >= first_changed for b in range(len(titles))], "examples": len(data.val_examples),
-            "from_scratch": config.from_scratch}
+            "from_scratch": config.from_scratch,
+            "kept_fitted_head": config.unfreeze != 0 and (Run(folder).metrics() or {}).get("best_epoch") == 0}
 
 
 def _unchanged_prefix(before, after) -> list[bool]:
