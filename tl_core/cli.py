@@ -159,7 +159,7 @@ def _print_summary(run, ending: dict) -> None:
         print(f"Training failed: {ending['reason']}")
         return
     print(f"\n{ending['event'].capitalize()} in {ending.get('elapsed_s', 0):.1f}s. "
-          f"Kept {kept_epoch(ending.get('best_epoch') or 0)}: validation accuracy {ending.get('best_val_accuracy') or 0:.1%}")
+          f"Validation accuracy {ending.get('best_val_accuracy') or 0:.1%}; kept {kept_epoch(ending.get('best_epoch') or 0)}.")
     for name, m in metrics.get("per_class", {}).items():
         print(f"  {name:20} precision {m['precision']:.1%}  recall {m['recall']:.1%}  f1 {m['f1']:.1%}  "
               f"({plural(m['support'], 'example')})")

@@ -60,14 +60,14 @@ def earlier_run(config: RunConfig) -> Run | None:
                         "Start a new run instead.") from None
 
 
-def best_epoch(run: Run) -> int:
+def best_epoch(run: Run, scored: list[dict] | None = None) -> int:
     """The epoch whose model a run kept: its metrics say so; a run killed before writing them, its scored epochs do
     as the training loop keeps them: the first epoch with the highest validation accuracy, or the fitted head
-    (epoch 0) when it scored above every epoch."""
+    (epoch 0) when it scored above every epoch. `scored`: the run's `scored_epochs`, when the caller has read them."""
     metrics = run.metrics() or {}
     if "best_epoch" in metrics:
         return int(metrics["best_epoch"])
-    best = max(scored_epochs(run), key=lambda e: (e["val_accuracy"], not e.get("head_fit")), default={"epoch": 0})
+    best = max(scored_epochs(run) if scored is None else scored, key=lambda e: (e["val_accuracy"], not e.get("head_fit")), default={"epoch": 0})
     return int(best["epoch"])
 
 
@@ -98,5 +98,6 @@ def earlier_epochs(run: Run) -> list[dict]:
         return []
     if earlier is None:
         return []
-    upto = best_epoch(earlier)
-    return earlier_epochs(earlier) + [e for e in scored_epochs(earlier) if e["epoch"] <= upto]
+    scored = scored_epochs(earlier)  # the earlier run's events, read once
+    upto = best_epoch(earlier, scored)
+    return earlier_epochs(earlier) + [e for e in scored if e["epoch"] <= upto]
