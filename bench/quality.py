@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from harness import ROOT, SHARED, fmt, log, machine, pct, run_process  # bench/ is on sys.path
@@ -178,18 +179,24 @@ def plan_rows(args, splits: dict[str, Path]) -> list[Row]:
         data = str(SHARED / suite.path)
         for model in args.models.get(suite.kind) or offline_models(suite.kind):
             every = args.all_modes or model == PRIMARY[suite.kind]
-            for mode in (m for m in MODES if (every or m.name in REDUCED) and not (args.long and m.name in LONG_SKIPS)):
+            for mode in (m for m in MODES if (every or m.name in REDUCED) and not (args.long and m.name in LONG_SKIPS)
+                         and wanted(args, m)):
                 other = mode.budget == "unfreeze 2" and model != PRIMARY[suite.kind]
                 key = "other unfreeze 2" if other else mode.budget
                 rows.append(Row(suite, model, mode.name, "engine",
                                 transferlab() + ["train", data, "--model", model, *mode.flags, "--json"],
                                 budgets[(suite.kind, key)], mode.unfreeze))
-            if model == PRIMARY[suite.kind]:
+            if model == PRIMARY[suite.kind] and wanted(args, AUTOMATIC):
                 rows.append(Row(suite, AUTO_MODEL, AUTOMATIC.name, "engine", transferlab() + [
                     "train", data, "--model", AUTO_MODEL, *AUTOMATIC.flags, "--json"],
                     budgets[(suite.kind, AUTOMATIC.budget)], AUTOMATIC.unfreeze))
         rows += [] if args.long else reference_rows(suite, splits[suite.name], budgets)
     return rows
+
+
+def wanted(args, mode: Mode) -> bool:
+    """Whether --modes (default: every mode) asks for this one."""
+    return not args.modes or mode.name in args.modes.split(",")
 
 
 def reference_rows(suite: Suite, split: Path, budgets: dict) -> list[Row]:
@@ -524,7 +531,7 @@ def report(saved: dict) -> str:
               "Run `.venv/bin/python bench/quality.py` for the real table.\n\n" if quick else "")
     reduced = ("" if saved.get("all_modes") else
                "Lite1 and Lite2 ran head only: every mode for every model (`--all-modes`) does not fit the bench's "
-               "time on 2 cores. ")
+               "time on 2 cores. ") + (f"Only these modes ran (`--modes`): {saved['modes']}. " if saved.get("modes") else "")
     gpu = ("[docs/gpu.md](gpu.md) (`bench/gpu.py`)" if (DOCS / "gpu.md").exists()
            else "not run: `bench/gpu.py` needs a CUDA GPU, and none was at hand")
     cores = info.get("cores") or 1
@@ -609,6 +616,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--all-modes", action="store_true", help="every mode for every model (the full cross "
                                                                  "product; well over an hour on 2 cores)")
     parser.add_argument("--long", action="store_true", help="no time limits on fine-tuning: each run ends on its own (head only, unfreeze 1-3; no references)")
+    parser.add_argument("--modes", default="", help="comma-separated modes of the engine (default: every one): "
+                        + ",".join(m.name for m in (*MODES, AUTOMATIC)))
     parser.add_argument("--out", type=Path, default=DOCS / "quality.md", help="the report; its .json goes beside it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders (homes, split files)")
     parser.add_argument("--render", type=Path, default=None, help="rewrite the report from a quality.json, run nothing")
@@ -626,7 +635,8 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def run_all(args, scratch: Path) -> tuple[list[Row], dict]:
+def run_all(args, scratch: Path, on_row: Callable[[list[Row], dict], None]) -> tuple[list[Row], dict]:
+    """Every planned row, one process each; `on_row` hears the rows after each one ends (a partial quality.json)."""
     splits, datasets = {}, {}
     for suite in chosen_suite(args):
         splits[suite.name], datasets[suite.name] = write_split(suite, scratch)
@@ -642,6 +652,7 @@ def run_all(args, scratch: Path) -> tuple[list[Row], dict]:
         r = row.result
         log(f"        {r.get('status')}: best {pct(r.get('best_acc'))} at {fmt(r.get('time_to_best_s'))} s, whole "
             f"process {fmt(r.get('wall_s'))} s, peak {fmt(r.get('peak_rss_mb'), '.0f')} MB")
+        on_row(rows[:i], datasets)
     return rows, datasets
 
 
@@ -659,16 +670,22 @@ def main() -> int:
         saved = json.loads(args.render.read_text())
     else:
         started, load_before = time.perf_counter(), os.getloadavg()[0]
+
+        def save(rows: list[Row], datasets: dict) -> dict:
+            """quality.json as it stands: after each row, so a bench stopped early keeps what it measured."""
+            saved = {"quick": args.quick, "all_modes": args.all_modes, "modes": args.modes, "machine": machine(),
+                     "when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                     "total_s": time.perf_counter() - started, "load": [load_before, os.getloadavg()[0]],
+                     "datasets": datasets, "records": records(rows)}
+            write(args.out.with_suffix(".json"), json.dumps(saved, indent=1, default=str))
+            return saved
+
         scratch = Path(tempfile.mkdtemp(prefix="tl-quality-"))
         try:
-            rows, datasets = run_all(args, scratch)
+            saved = save(*run_all(args, scratch, save))
         finally:
             if not args.keep:
                 shutil.rmtree(scratch, ignore_errors=True)
-        saved = {"quick": args.quick, "all_modes": args.all_modes, "machine": machine(),
-                 "when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "total_s": time.perf_counter() - started,
-                 "load": [load_before, os.getloadavg()[0]], "datasets": datasets, "records": records(rows)}
-        write(args.out.with_suffix(".json"), json.dumps(saved, indent=1, default=str))
     text = report(saved)
     print(text)
     write(args.out, text)

@@ -7,7 +7,7 @@
 through `select.recommend`, whose record (`ranking.Recommended`) the Model and Train pages show; on the same data
 and device both get the same model, blocks and reason. The model: the best LogME of the ranking, except that on a
 CPU a smaller model scoring within CLOSE of the best is taken. How many blocks: none below FEW_PER_CLASS examples
-in the smallest class, else what the chosen model's per-block scores suggest (`select.suggest_unfreeze`).
+in the smallest class, else what the chosen model's per-block scores suggest (`suggest_unfreeze`).
 """
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ FEW_PER_CLASS = 50
 # frozen pass over 40 pictures took 5.5 s against 11.0 s (Lite1) and 10.8 s (Lite2): the smaller, the faster.
 CLOSE = 0.05
 WAIT_S = 180.0  # a ranking of this data already running in the background is waited for, not repeated
+# Once the curve says blocks must adapt, fine-tune at least this many. Measured on every suite dataset (Lite0 and
+# MiniLM, docs/quality-long.md as of commit ec26e06): unfreeze 3 scored at least as high as unfreeze 1 and 2 on all 7,
+# and higher on 4. The blocks after the peak alone proposed 1 on plant_tomato: 93.3 % against unfreeze 3's 96.2 %;
+# with this floor the automatic choice there scored 96.0 % (docs/quality-long.md).
+ADAPT_BLOCKS = 3
 
 
 @dataclass
@@ -137,6 +142,32 @@ def pick_unfreeze(smallest: int, layers: Callable[[], Layers | None]) -> tuple[i
         return 0, few
     found = layers()
     return None if found is None else (found.unfreeze, found.reason)
+
+
+def suggest_unfreeze(titles: list[str], scores: list[float], tolerance: float = 0.01) -> tuple[int, str]:
+    """Peak before the last block: fine-tune the blocks after the peak, and at least ADAPT_BLOCKS. Climbing to the
+    end: the head alone.
+
+    The later blocks of a network are specialised to what it learned (Yosinski et al. 2014); where their
+    features separate the person's classes worse than an earlier block's, they need to adapt. A peak within
+    `tolerance` of the last block's score counts as the end, so noise does not unfreeze a block.
+    """
+    last = len(scores) - 1
+    peak = max(range(len(scores)), key=scores.__getitem__)  # the first, on a tie
+    if scores[last] >= scores[peak] - tolerance:
+        return 0, (f"The score climbs to the last block ({titles[last]}): its features already suit your classes, "
+                   f"so training only the new head will do.")
+    after_peak = last - peak
+    n = min(max(after_peak, ADAPT_BLOCKS), last)
+    said = (f"The score peaks at {titles[peak]} and falls after it: {_last_blocks(after_peak)} learned things "
+            f"specific to what the model was trained on, so fine-tune {_last_blocks(n)} (unfreeze {n})")
+    if n == after_peak:
+        return n, said + "."
+    return n, said + f": once blocks need to adapt, {n} did at least as well as fewer on every dataset we tested."
+
+
+def _last_blocks(n: int) -> str:
+    return "the last block" if n == 1 else f"the last {n} blocks"
 
 
 def few_examples(smallest: int) -> str:

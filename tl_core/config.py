@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .data.examples import DataError
+
 ALL = -1  # `unfreeze=ALL` fine-tunes every block
 AUTO = -2  # `unfreeze=AUTO`: the engine chooses how many last blocks to fine-tune from the data (`auto.choose`)
 NEVER = -1  # `early_stop=NEVER`: no early stop, whatever the mode (0 is the mode's automatic default)
@@ -115,3 +117,20 @@ def field_choices(name: str) -> tuple[str, ...] | None:
 
 def _fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(RunConfig)}
+
+
+def check_settings(config: RunConfig) -> None:
+    """Settings a person can get wrong in a form, refused with what to change."""
+    if config.epochs < 0 or config.epochs > 1000:
+        raise DataError(f"Epochs must be between 1 and 1000 (or 0 for automatic), not {config.epochs}.")
+    if config.lr < 0 or config.lr > 1:
+        raise DataError(f"A learning rate of {config.lr} is out of range: use a value above 0 and at most 1 "
+                        "(typical: 0.0001 to 0.01), or 0 for automatic.")
+    if config.early_stop < NEVER:
+        raise DataError(f"Early stop must be a number of epochs, 0 for automatic or -1 for never, not {config.early_stop}.")
+    if config.batch_size < 0:
+        raise DataError("Batch size must be at least 1 (or 0 for automatic).")
+    if config.time_limit_s < 0:
+        raise DataError(f"A time limit of {config.time_limit_s} seconds is impossible: use 0 for none, or more.")
+    if not 0 < config.val_split <= 0.9:
+        raise DataError("The validation share must be between 0.05 and 0.9 (e.g. 0.2 for 20 %).")

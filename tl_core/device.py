@@ -58,3 +58,12 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def free_gpu_memory() -> None:
+    """What a run that ran out of GPU memory held, handed back before it starts again with smaller batches."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

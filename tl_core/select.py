@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .auto import decide, smallest_class
+from .auto import decide, smallest_class, suggest_unfreeze
 from .config import AUTO, AUTO_MODEL, RunConfig
 from .data import Example
 from .device import pick_runtime
@@ -183,24 +183,6 @@ def layer_scores(sample: Sample, model: str = "") -> LayerScores:
     titles = [b.title for b in backbone.blocks]
     unfreeze, reason = suggest_unfreeze(titles, scores)
     return LayerScores(model or default_model(sample.kind).name, titles, scores, unfreeze, reason)
-
-
-def suggest_unfreeze(titles: list[str], scores: list[float], tolerance: float = 0.01) -> tuple[int, str]:
-    """Peak before the last block: fine-tune the blocks after the peak. Climbing to the end: the head alone.
-
-    The later blocks of a network are specialised to what it learned (Yosinski et al. 2014); where their
-    features separate the person's classes worse than an earlier block's, they need to adapt. A peak within
-    `tolerance` of the last block's score counts as the end, so noise does not unfreeze a block.
-    """
-    last = len(scores) - 1
-    peak = int(np.argmax(scores))
-    if scores[last] >= scores[peak] - tolerance:
-        return 0, (f"The score climbs to the last block ({titles[last]}): its features already suit your classes, "
-                   f"so training only the new head will do.")
-    n = last - peak
-    after = "the last block" if n == 1 else f"the last {n} blocks"
-    return n, (f"The score peaks at {titles[peak]} and falls after it: {after} learned things specific to what "
-               f"the model was trained on, so fine-tune {after} (unfreeze {n}).")
 
 
 def pooled_features(model: str, sample: Sample, pretrained: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ class Task:
     pool: int = 1                                   # training rows hold `pool` views of each example (view-major)
     lengths: torch.Tensor | None = None             # text: tokens per example, for length-sorted batches
     lightweight: bool = False                       # only a linear head on cached features trains
+    head_alone: Task | None = None                  # a copy of the head to train alone, scored as epoch 0 too
     info: dict = field(default_factory=dict)
     _epochs_drawn: int = 0
 

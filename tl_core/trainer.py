@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from . import events, run_files
 from .auto import choose
 from .checkpoint import load_earlier_weights
-from .config import NEVER, RunConfig
+from .config import RunConfig, check_settings
 from .data import DataError
-from .device import Runtime, pick_runtime
+from .device import Runtime, free_gpu_memory, pick_runtime
 from .evaluate import classification_metrics
 from .freeze import apply_plan, keep_batchnorm_frozen
 from .models import ModelUnavailable, load_model
@@ -70,7 +70,7 @@ def train(config: RunConfig, on_event: events.EventSink = events.ignore,
         smaller = dataclasses.replace(config, batch_size=current // 2)
         on_event(events.make(events.NOTE, text=f"The GPU ran out of memory with batches of {current}; "
                                                f"starting again with batches of {smaller.batch_size}."))
-        _free_gpu_memory()
+        free_gpu_memory()
         return train(smaller, on_event, should_stop, run_dir)
     except OSError as err:
         if not _is_storage_error(err):
@@ -113,33 +113,8 @@ def _build(config: RunConfig, on_event: events.EventSink) -> tuple[Task, Runtime
     return task, runtime
 
 
-def _free_gpu_memory() -> None:
-    import gc
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
 def _is_storage_error(err: OSError) -> bool:
     return err.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT)
-
-
-def check_settings(config: RunConfig) -> None:
-    """Settings a person can get wrong in a form, refused with what to change."""
-    if config.epochs < 0 or config.epochs > 1000:
-        raise DataError(f"Epochs must be between 1 and 1000 (or 0 for automatic), not {config.epochs}.")
-    if config.lr < 0 or config.lr > 1:
-        raise DataError(f"A learning rate of {config.lr} is out of range: use a value above 0 and at most 1 "
-                        "(typical: 0.0001 to 0.01), or 0 for automatic.")
-    if config.early_stop < NEVER:
-        raise DataError(f"Early stop must be a number of epochs, 0 for automatic or -1 for never, not {config.early_stop}.")
-    if config.batch_size < 0:
-        raise DataError("Batch size must be at least 1 (or 0 for automatic).")
-    if config.time_limit_s < 0:
-        raise DataError(f"A time limit of {config.time_limit_s} seconds is impossible: use 0 for none, or more.")
-    if not 0 < config.val_split <= 0.9:
-        raise DataError("The validation share must be between 0.05 and 0.9 (e.g. 0.2 for 20 %).")
 
 
 class TrainingLoop:
@@ -159,7 +134,7 @@ class TrainingLoop:
         total_steps = task.epochs * steps_per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(total_steps))
         scaler = torch.amp.GradScaler(enabled=self.runtime.dtype == torch.float16)
-        best = self._fitted_head() if "head_fit" in task.info else NOTHING_KEPT
+        best = self._head_first() if "head_fit" in task.info else NOTHING_KEPT
         self.emit(events.make(events.STARTED, **task.describe(), device=self.runtime.label,
                               epochs=task.epochs, steps=total_steps, batch_size=batch_size,
                               first_epoch=self.first_epoch, continues=config.resume_from or None))
@@ -173,18 +148,43 @@ class TrainingLoop:
         finally:
             torch.set_num_threads(threads)
 
-    def _fitted_head(self) -> dict:
-        """The network as the linear probe left it, scored as epoch 0 (before the first fine-tuning epoch).
-
-        Fine-tuning keeps it only when every epoch scores below it (an epoch that ties it is kept: the person asked
-        for fine-tuning), so unfreezing blocks can never end below the head alone fitted on the same features. Measured before this (docs/quality.md, 2026-12-02): on chest_xray_nih, unfreeze
-        3's first epoch scored 60.8 % against the probe's 79.2 % and the run kept it. The `started` event's `head_fit`
-        takes these figures, so the chart's epoch-0 point is the model kept when no epoch beats it.
-        """
-        val_loss, val_acc, probs = self.task.validate(self.runtime)
-        self.task.info["head_fit"].update(val_loss=val_loss, val_accuracy=val_acc)
-        return {"epoch": self.first_epoch - 1, "accuracy": val_acc, "state": _snapshot(self.task.module), "probs": probs,
+    def _head_first(self) -> dict:
+        """Epoch 0, scored like an epoch: the network with the linear probe (which fine-tuning starts from) or with
+        the head trained alone as a head-only run trains it (`Task.head_alone`), whichever scores higher. It is kept
+        only when every epoch scores below it (a tie goes to the epoch: the person asked for fine-tuning), so
+        unfreezing never ends below head only. Before, chest_xray_nih's unfreeze 3 kept its first epoch, 60.8 %
+        against the probe's 79.2 %. The `started` event's `head_fit` takes its figures (the chart's epoch 0)."""
+        task = self.task
+        val_loss, val_acc, probs = task.validate(self.runtime)
+        fitted = {"val_loss": val_loss, "val_accuracy": val_acc}
+        state = _snapshot(task.module)
+        alone = self._train_head_alone() if task.head_alone is not None else None
+        if alone is not None:
+            probe_head = _snapshot(task.head)
+            task.head.load_state_dict(alone["state"])
+            alone_loss, alone_acc, alone_probs = task.validate(self.runtime)  # the whole network, with that head
+            if alone_acc > val_acc:
+                val_acc, probs, state = alone_acc, alone_probs, _snapshot(task.module)
+                fitted = {"train_loss": alone["train_loss"], "val_loss": alone_loss, "val_accuracy": alone_acc,
+                          "trained_alone": True}
+            task.head.load_state_dict(probe_head)  # fine-tuning starts from the probe either way
+        task.info["head_fit"].update(fitted)
+        return {"epoch": self.first_epoch - 1, "accuracy": val_acc, "state": state, "probs": probs,
                 "fitted_head": True}
+
+    def _train_head_alone(self) -> dict | None:
+        """The task's copy of the head trained alone (well under a second on cached features): its weights and its
+        best epoch's training loss; None when it diverged or the run was stopped meanwhile."""
+        epochs = []
+        try:
+            result = TrainingLoop(self.config, self.task.head_alone, self.runtime, _epochs_into(epochs),
+                                  self.should_stop, None, self.started).run()
+        except TrainingFailed:  # diverged: the probe stays epoch 0
+            return None
+        if result.status != "finished":
+            return None
+        best = next(e for e in epochs if e["epoch"] == result.best_epoch)
+        return {"state": _snapshot(self.task.head_alone.module), "train_loss": best["train_loss"]}
 
     def _epochs(self, task, model, optimizer, scheduler, scaler, autocast, batch_size: int, total_steps: int,
                 best: dict):
@@ -269,6 +269,13 @@ class TrainingLoop:
             reason += f" The best model so far (epoch {best['epoch']}) was kept."
         self.emit(events.make(events.FAILED, reason=reason, best_epoch=best["epoch"]))
         raise TrainingFailed(reason)
+
+
+def _epochs_into(into: list) -> events.EventSink:
+    def sink(event: dict) -> None:
+        if event["event"] == events.EPOCH:
+            into.append(event)
+    return sink
 
 
 NOTHING_KEPT = {"epoch": 0, "accuracy": -1.0, "state": None}  # before the first epoch of a run with no probe

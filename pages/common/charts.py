@@ -105,7 +105,12 @@ def curves_note(events: list[dict]) -> str:
             f"makes of the training examples. It already fits them closely (training loss "
             f"{head_fit['train_loss']:.3f}), so training loss starts low and stays low; that is not a fault. "
             f"Watch the validation loss ({head_fit['val_loss']:.2f} at epoch 0) and accuracy "
-            f"({head_fit['val_accuracy']:.0%}): they show whether fine-tuning helps on examples it never trained on.")
+            f"({head_fit['val_accuracy']:.0%}): they show whether fine-tuning helps on examples it never trained on."
+            + (HEAD_TRAINED_ALONE if head_fit.get("trained_alone") else ""))
+
+
+HEAD_TRAINED_ALONE = (" Epoch 0 shows the head trained as a head-only run trains it: it scored higher than the fit "
+                      "fine-tuning starts from, and the run keeps it unless a fine-tuning epoch beats it.")
 
 
 def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:

@@ -48,7 +48,7 @@ def test_unfreeze_beyond_the_block_count_means_all_blocks(train_page):
 
 def test_zero_epochs_automatic_rate_and_a_batch_larger_than_the_data_start_a_run(train_page, monkeypatch):
     import tl_core.runs as runs
-    from tl_core.trainer import check_settings
+    from tl_core.config import check_settings
 
     monkeypatch.setattr(runs, "start_run", runs.create_run)  # no worker: the settings are what is checked
     at, _ = train_page

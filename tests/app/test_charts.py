@@ -35,6 +35,9 @@ def test_the_head_fitting_phase_is_marked_where_fine_tuning_starts():
     assert (trace(fig, "validation loss").y[0], trace(fig, "validation accuracy").y[0]) == (1.07, 70.0)
     note = charts.curves_note(fine_tuning_events(HEAD_FIT))
     assert "the new head was fitted" in note and "0.015" in note and "1.07" in note and "70%" in note
+    assert charts.HEAD_TRAINED_ALONE not in note
+    alone = charts.curves_note(fine_tuning_events({**HEAD_FIT, "trained_alone": True}))
+    assert alone.endswith(charts.HEAD_TRAINED_ALONE) and "70%" in alone
 
 
 def test_runs_without_a_fitted_head_have_no_band():

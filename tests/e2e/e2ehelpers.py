@@ -70,6 +70,11 @@ def settle(page) -> None:
     page.wait_for_timeout(200)  # the chart's first paint after its layout
 
 
+# Every picture inside the taller window loaded; checked in animation frames (Playwright's default polling), so the
+# window has been laid out at its new size.
+PICTURES_LOADED = "() => [...document.images].every(i => i.complete || i.getBoundingClientRect().top > innerHeight)"
+
+
 @contextmanager
 def whole_page(page):
     """Streamlit scrolls inside its main area: the window is made as tall as the page for a picture, then put back."""
@@ -77,7 +82,7 @@ def whole_page(page):
     height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
                            " return m ? m.scrollHeight : document.body.scrollHeight; }")
     page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 8000)})
-    page.wait_for_timeout(400)
+    page.wait_for_function(PICTURES_LOADED, timeout=10_000)  # was a fixed 0.4 s, about 30 times per run
     try:
         yield
     finally:

@@ -9,7 +9,8 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import multivariate_normal
 
-from tl_core.select import layer_scores, relatedness_sentence, sample_data, suggest_unfreeze
+from tl_core.auto import suggest_unfreeze
+from tl_core.select import layer_scores, relatedness_sentence, sample_data
 from tl_core.transferability import logme, reduce_dims, stratified_sample
 
 from .conftest import link_photos
@@ -70,8 +71,14 @@ def test_unfreeze_follows_the_curve():
     n, reason = suggest_unfreeze(titles, [-0.6, -0.5, -0.3, -0.2])
     assert n == 0 and "only the new head" in reason
     n, reason = suggest_unfreeze(titles, [-0.6, -0.2, -0.3, -0.4])
-    assert n == 2 and "peaks at Block 1" in reason and "unfreeze 2" in reason
+    assert n == 3 and "peaks at Block 1" in reason and "the last 2 blocks learned" in reason  # at least ADAPT_BLOCKS
+    assert "fine-tune the last 3 blocks (unfreeze 3): once blocks need to adapt, 3 did at least as well" in reason
     assert suggest_unfreeze(titles, [-0.6, -0.2, -0.3, -0.205])[0] == 0  # within the tolerance of the peak
+    assert suggest_unfreeze(titles[:3], [-0.2, -0.3, -0.4])[0] == 2  # no more blocks than the model has
+    eight = ["Stem"] + [f"Block {i}" for i in range(1, 8)]
+    n, reason = suggest_unfreeze(eight, [-0.9, -0.8, -0.7, -0.2, -0.5, -0.4, -0.3, -0.3])
+    assert n == 4 and reason.endswith("the last 4 blocks learned things specific to what the model was trained on, "
+                                      "so fine-tune the last 4 blocks (unfreeze 4).")
 
 
 @pytest.mark.parametrize("gap, words", [(0.8, "a lot like"), (0.45, "somewhat like"), (0.1, "quite unlike")])
