@@ -94,18 +94,17 @@ class TaskArgs:
                          weight_decay=1e-4, frozen_batchnorm=True, lightweight=True, **fields)
 
     def head_first(self, train: Rows, val: Rows, val_names: list[str],
-                   examples: int | None = None) -> tuple[dict, Task | None]:
-        """Before blocks train: the linear probe fitted into the model's head, which fine-tuning starts from
-        (`probe.fit_head_first`, for the `started` event), and a copy of the head trained alone, exactly as a
-        head-only run of this config trains it (same random start, features, settings and seed).
+                   examples: int | None = None) -> tuple[dict, Task]:
+        """Before blocks train (runs that `fits_head_first`; callers check): the linear probe fitted into the model's
+        head, which fine-tuning starts from (`probe.fit_head_first`, for the `started` event), and a copy of the head
+        trained alone, exactly as a head-only run of this config trains it (same random start, features, settings
+        and seed).
 
         The training loop scores both as epoch 0 and keeps the better when no fine-tuning epoch beats it, so
         fine-tuning never ends below head only on the same data. The probe alone did not promise that: its L2
         strength is picked for a good start, not for accuracy, and on ag_news it scored 85.8 % against head
         only's 87.5 %, which every fine-tuning epoch stayed below (docs/quality-long.md, 2026-12-02).
         """
-        if not self.fits_head_first:
-            return {}, None
         alone = copy.deepcopy(self.backbone.head)  # still the random head a head-only run starts from
         fitted = fit_head_first(self.backbone.head, train, val, examples)
         head_only = dataclasses.replace(self, plan=plan_for(self.backbone, 0))
