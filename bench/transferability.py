@@ -157,7 +157,7 @@ def against_grid(result: dict, quality: dict | None, dataset: str) -> None:
 
 def report(saved: dict) -> str:
     results, quality_note = saved["results"], saved["quality"]
-    lines = [f"# Which model, and how many layers: the scores and the automatic choice on the suite\n",
+    lines = ["# Which model, and how many layers: the scores and the automatic choice on the suite\n",
              f"Written by `bench/transferability.py` on {saved['when']} ({saved['machine'].get('cpu', '?')}, "
              f"{saved['machine'].get('cores')} cores; load {saved['load'][0]:.1f} at the start). Scores on "
              f"{saved['per_class']} examples per class; the choice on the full data (the engine's sample of at most "

@@ -10,7 +10,7 @@ from typing import Callable
 
 PREPARING = "preparing"    # text, done, total: reading pictures, or the frozen network running once over them
 STARTED = "started"        # the plan: device, precision, trainable/total params, steps, examples; head_fit (train_loss,
-                           # val_loss, val_accuracy) when the head was first fitted on frozen features, before step 1;
+                           # val_loss, val_accuracy, elapsed_s) when the head was first fitted on frozen features, before step 1;
                            # first_epoch (1, or on from the earlier run's best) and continues (its id) for a continuation
 PROGRESS = "progress"      # step, steps, epoch, loss, samples_per_s, eta_s
 EPOCH = "epoch"            # epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s, partial (cut short by the time limit)
@@ -34,6 +34,15 @@ def kept_epoch(best_epoch: int) -> str:
     if best_epoch:
         return f"epoch {best_epoch}"
     return "epoch 0: the new head fitted before any block trained, as every fine-tuning epoch scored below it"
+
+
+def scored_epochs_in(evs: list[dict]) -> list[dict]:
+    """The epochs a run keeps its model from, as `epoch` events: the new head fitted before fine-tuning as the epoch
+    before the first (the `started` event's `head_fit`, see `kept_epoch`) when it fitted one, then each `epoch`."""
+    started = next((e for e in evs if e.get("event") == STARTED), {})
+    probe = started.get("head_fit")
+    fitted = [{"event": EPOCH, "epoch": started.get("first_epoch", 1) - 1, "head_fit": True, **probe}] if probe else []
+    return fitted + [e for e in evs if e.get("event") == EPOCH]
 
 
 def ignore(event: dict) -> None:

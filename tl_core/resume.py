@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import RunConfig
 from .data import DataError
+from .events import scored_epochs_in
 from .runs import Run, get_run
 
 CONTINUED = ", continued"  # what a named run's continuation adds to its name (once, however long the chain)
@@ -75,11 +76,7 @@ def scored_epochs(run: Run) -> list[dict]:
     """A run's `epoch` events, after its linear probe as the epoch before its first (the `started` event's
     `head_fit`) when it fitted one: the training loop scores the fitted head like an epoch and keeps it when no
     fine-tuning epoch beats it."""
-    events = run.events()
-    started = next((e for e in events if e["event"] == "started"), {})
-    probe = started.get("head_fit")
-    fitted = [{"event": "epoch", "epoch": started.get("first_epoch", 1) - 1, "head_fit": True, **probe}] if probe else []
-    return fitted + [e for e in events if e["event"] == "epoch"]
+    return scored_epochs_in(run.events())
 
 
 def first_epoch(config: RunConfig) -> int:

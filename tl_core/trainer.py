@@ -168,7 +168,7 @@ class TrainingLoop:
                 fitted = {"train_loss": alone["train_loss"], "val_loss": alone_loss, "val_accuracy": alone_acc,
                           "trained_alone": True}
             task.head.load_state_dict(probe_head)  # fine-tuning starts from the probe either way
-        task.info["head_fit"].update(fitted)
+        task.info["head_fit"].update(fitted, elapsed_s=time.time() - self.started)  # when epoch 0 was reached
         return {"epoch": self.first_epoch - 1, "accuracy": val_acc, "state": state, "probs": probs,
                 "fitted_head": True}
 

@@ -10,7 +10,7 @@ import html
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_core import plural
+from tl_core import plural, scored_epochs_in
 
 from .frame import plot_text
 
@@ -57,10 +57,8 @@ def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Fi
     per_epoch = steps / epochs if epochs and steps else None
     before = started.get("first_epoch", earlier[-1]["epoch"] + 1 if earlier else 1) - 1  # epochs trained before it
     progress = [e for e in events if e["event"] == "progress"]
-    finished_epochs = list(earlier) + [e for e in events if e["event"] == "epoch"]
     head_fit = started.get("head_fit")
-    if head_fit:
-        finished_epochs = [{"epoch": 0, **head_fit}] + finished_epochs
+    finished_epochs = list(earlier) + scored_epochs_in(events)
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss: lower is better", "Validation accuracy: higher is better"))
     if per_epoch and progress:

@@ -9,6 +9,8 @@ import time
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from tl_core import scored_epochs_in
+
 from .charts import BLUE, GREEN, PALETTE
 from .understand_charts import sized
 
@@ -32,7 +34,7 @@ def arm_state(status: dict, evs: list[dict], budget: int, seconds: float) -> str
         clock = f", {spent:.0f} s of its {seconds:.0f} s" if seconds else ""
         return f"training, epoch {min(done + 1, budget)} of {budget}{clock}" if started else "getting ready"
     if state == "finished":
-        best = max((e["val_accuracy"] for e in evs if e.get("event") == "epoch"), default=0)
+        best = max((e["val_accuracy"] for e in scored_epochs_in(evs)), default=0)  # epoch 0 too: it may be kept
         ran_out = time_ran_out(evs)
         return f"finished, best {best:.0%}" + (f" (its time ran out {ran_out})" if ran_out else "")
     if state == "failed":
@@ -53,20 +55,24 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds
     """Validation accuracy of the three runs, against seconds (left, with the shared time limit) and against
     epochs (right).
 
-    `arms` maps an arm ("head", "blocks", "scratch") to (title, events).
+    `arms` maps an arm ("head", "blocks", "scratch") to (title, events). A fine-tuning arm starts at epoch 0, its
+    new head fitted before any block trained, which it keeps when no epoch scores above it.
     """
+    first = 0.5
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
                         subplot_titles=("Against time: seconds since each run started", "Against epochs"))
     for arm, (title, evs) in arms.items():
         color, dash = ARM_STYLE.get(arm, (PALETTE[0], "solid"))
-        epochs = [e for e in evs if e.get("event") == "epoch" and e.get("val_accuracy") is not None]
+        epochs = [e for e in scored_epochs_in(evs) if e.get("val_accuracy") is not None]
+        first = min([first] + [e["epoch"] - 0.5 for e in epochs])
         y = [100 * e["val_accuracy"] for e in epochs]
         mode = "lines+markers" if len(epochs) > 1 else "markers"
         style = dict(line=dict(color=color, dash=dash, width=3), marker=dict(color=color, size=9))
         fig.add_scatter(x=[e.get("elapsed_s", 0.0) for e in epochs], y=y, name=title, legendgroup=arm, mode=mode,
                         hovertemplate=f"{title}<br>%{{y:.0f}}% after %{{x:.0f}} s<extra></extra>", row=1, col=1,
                         **style)
-        cut = [" (its time ran out during this epoch)" if e.get("partial") else "" for e in epochs]
+        cut = [" (its time ran out during this epoch)" if e.get("partial") else
+               ": the new head, fitted before any block trained" if e.get("head_fit") else "" for e in epochs]
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=y, name=title, legendgroup=arm, mode=mode, text=cut,
                         showlegend=False, row=1, col=2, **style,
                         hovertemplate=f"{title}<br>%{{y:.0f}}% after epoch %{{x}}%{{text}}<extra></extra>")
@@ -74,7 +80,7 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds
         fig.add_vline(x=seconds, line=dict(color="#6b7280", dash="dot", width=2), row=1, col=1,
                       annotation_text="time limit", annotation_position="top left")
     fig.update_xaxes(title_text="seconds", rangemode="tozero", row=1, col=1)
-    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=[0.5, max(budget, 1) + 0.5],
+    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=[first, max(budget, 1) + 0.5],
                      dtick=1 if budget <= 20 else None, row=1, col=2)
     fig.update_yaxes(title_text="% correct on validation", range=[0, 102], row=1, col=1)
     return sized(fig, 400, "experiment", presenting)

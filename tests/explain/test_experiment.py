@@ -163,3 +163,13 @@ def test_the_pretrained_runs_train_first_and_from_scratch_keeps_to_the_time_limi
     since_start = [e["time"] - (finished["time"] - finished["elapsed_s"]) for e in scratch if e["event"] == "progress"]
     assert sum(t >= limit for t in since_start) <= 1, since_start  # no step began after the limit
     assert finished["elapsed_s"] < limit + 15, scratch  # then only that step, its scoring and saving the model
+
+
+def test_takeaway_counts_the_fitted_head_a_fine_tuning_run_kept():
+    """Epoch 0 (the new head fitted before any block trained) is the model a fine-tuning run keeps when its epochs
+    score below it, so the takeaway reads it as the run's result, as the run's own metrics do. Before, the sentence
+    said 91% for a run whose kept model scored 95%."""
+    blocks = epochs((0.90, 30), (0.91, 45), started_unfreeze=2)
+    blocks[0]["head_fit"] = {"train_loss": 0.2, "val_loss": 0.3, "val_accuracy": 0.95, "elapsed_s": 15.0}
+    sentence = takeaway({"head": epochs((0.93, 4)), "blocks": blocks, "scratch": epochs((0.60, 60))})
+    assert sentence.startswith("The pretrained model (last 2 blocks) reached 95% in 15 s; from scratch reached 60%")

@@ -134,7 +134,8 @@ class _Arm:
 
     def __init__(self, evs: list[dict]):
         self.events = evs
-        self.epochs = [e for e in evs if e.get("event") == events.EPOCH and e.get("val_accuracy") is not None]
+        # the fitted head too (epoch 0): a fine-tuning run keeps it when no epoch scores above it
+        self.epochs = [e for e in events.scored_epochs_in(evs) if e.get("val_accuracy") is not None]
         self.running = not any(e.get("event") in events.ENDINGS for e in evs)
         self.failed = any(e.get("event") == events.FAILED for e in evs)
         self.best: tuple[float, float] | None = None   # (best val accuracy, elapsed s at the first epoch reaching it)
