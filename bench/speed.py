@@ -118,12 +118,12 @@ def plan_rows(args) -> list[Row]:
 
 def scored_epochs(events: list[dict]) -> list[dict]:
     """The epochs a run chose its kept model from: the fitted head as epoch 0 (when the engine fitted one before
-    fine-tuning; it arrives with the `started` event), then every `epoch` event (tl_core.resume.scored_epochs)."""
+    fine-tuning; it arrives with the `started` event), then every `epoch` event (tl_core.scored_epochs_in), as the bench reads their times."""
+    from tl_core import scored_epochs_in
+
     started = next((e for e in events if e.get("event") == "started"), {})
-    probe = started.get("head_fit")
-    fitted = [{**probe, "epoch": started.get("first_epoch", 1) - 1, "_arrival_s": started["_arrival_s"],
-               "elapsed_s": None}] if probe else []
-    return fitted + [e for e in events if e.get("event") == "epoch" and e.get("val_accuracy") is not None]
+    return [{**e, "_arrival_s": started["_arrival_s"], "elapsed_s": None} if e.get("head_fit") else e
+            for e in scored_epochs_in(events) if e.get("val_accuracy") is not None]
 
 
 def summarise(raw: dict) -> dict:

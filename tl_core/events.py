@@ -10,7 +10,8 @@ from typing import Callable
 
 PREPARING = "preparing"    # text, done, total: reading pictures, or the frozen network running once over them
 STARTED = "started"        # the plan: device, precision, trainable/total params, steps, examples; head_fit (train_loss,
-                           # val_loss, val_accuracy, elapsed_s) when the head was first fitted on frozen features, before step 1;
+                           # val_loss, val_accuracy, elapsed_s) when the head was first fitted on frozen features,
+                           # before step 1;
                            # first_epoch (1, or on from the earlier run's best) and continues (its id) for a continuation
 PROGRESS = "progress"      # step, steps, epoch, loss, samples_per_s, eta_s
 EPOCH = "epoch"            # epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s, partial (cut short by the time limit)
