@@ -16,7 +16,7 @@ which `subprocess` imports.
    pretrained model's head-only and best fine-tuned accuracy, and Kendall's tau between each score and them, per
    dataset and pooled (pairs within a dataset only: scores of different datasets are not comparable).
 3. The automatic choice, as `--model auto --unfreeze auto` makes it (`tl_core.choose`, on the full data through the
-   engine's sample of at most 200 pictures or 300 texts, in a fresh workspace: cold caches, as a new user's first
+   engine's sample, `tl_core.config.RANK_SAMPLE`, in a fresh workspace: cold caches, as a new user's first
    run): its seconds; the
    chosen cell of the grid, the best cell (models x head only, unfreeze 1, 2, 3, all), the regret in points, and
    the time (choice + chosen cell) against the grid's total; the choice's time against one head-only run.
@@ -35,6 +35,8 @@ from pathlib import Path
 
 from harness import ROOT, SHARED, fmt, log, machine, pct
 from quality import SUITE, write
+
+from tl_core.config import RANK_SAMPLE
 
 GRID = ("head only", "unfreeze 1", "unfreeze 2", "unfreeze 3", "all")  # quality.json's modes the choice picks from
 FINE_TUNED = GRID[1:]
@@ -160,8 +162,8 @@ def report(saved: dict) -> str:
     lines = ["# Which model, and how many layers: the scores and the automatic choice on the suite\n",
              f"Written by `bench/transferability.py` on {saved['when']} ({saved['machine'].get('cpu', '?')}, "
              f"{saved['machine'].get('cores')} cores; load {saved['load'][0]:.1f} at the start). Scores on "
-             f"{saved['per_class']} examples per class; the choice on the full data (the engine's sample of at most "
-             f"200 pictures or 300 texts){_choice_when(saved)}. Accuracies: {quality_note}\n",
+             f"{saved['per_class']} examples per class; the choice on the full data (the engine's sample of "
+             f"{_sample_size(saved)}){_choice_when(saved)}. Accuracies: {quality_note}\n",
              "## Scores against training\n",
              "| dataset | model | weights | LogME | probe (5-fold) | head only | best fine-tuned | scores (s) |",
              "|---|---|---|---|---|---|---|---|"]
@@ -172,6 +174,11 @@ def report(saved: dict) -> str:
                          f"{row['features_s'] + row['logme_s']:.1f} |")
     lines += ["", tau_table(results), "", choice_table(results), "", layers_table(results), "", NOTES]
     return "\n".join(lines) + "\n"
+
+
+def _sample_size(saved: dict) -> str:
+    size = saved.get("rank_sample")
+    return f"at most {size['image']} pictures or {size['text']} texts" if size else "its default size then"
 
 
 def _choice_when(saved: dict) -> str:
@@ -254,7 +261,8 @@ def choices_again(saved: dict, args: argparse.Namespace) -> dict:
     """`saved` with the automatic choice of each --only dataset made and timed again, against the same grid."""
     quality = json.loads(args.quality.read_text()) if args.quality.exists() else None
     suites = {s.name: s for s in SUITE}
-    saved.update(choice_when=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), choice_load=list(os.getloadavg()))
+    saved.update(choice_when=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), choice_load=list(os.getloadavg()),
+                 rank_sample=RANK_SAMPLE)
     for name in args.only.split(","):
         log(f"{name}:")
         result = saved["results"][name]
@@ -287,7 +295,7 @@ def main() -> int:
     else:
         quality = json.loads(args.quality.read_text()) if args.quality.exists() else None
         saved = {"when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-                 "load": list(os.getloadavg()), "per_class": args.per_class, "results": {},
+                 "load": list(os.getloadavg()), "per_class": args.per_class, "rank_sample": RANK_SAMPLE, "results": {},
                  "quality": (f"{args.quality.name} of {quality.get('when', '?')}" + (" (a --quick run)" if
                              quality.get("quick") else "")) if quality else
                  f"{args.quality} is missing (bench/quality.py writes it), so no trained accuracies, regret or grid "

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .cli_flags import add_config_flags, config_from
-from .config import RunConfig, field_help
+from .config import RANK_SAMPLE, RunConfig, field_help
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("text_column", "label_column"):
         p.add_argument(f"--{name.replace('_', '-')}", help=field_help(name))
     p.add_argument("--sample", type=int, default=None,
-                   help="score at most this many examples (stratified; default 200 pictures or 300 texts)")
+                   help=f"score at most this many examples (stratified; default {RANK_SAMPLE['image']} pictures or "
+                        f"{RANK_SAMPLE['text']} texts)")
     p.add_argument("--json", action="store_true", help="one JSON object per model, then the recommendation")
     p.set_defaults(func=_rank)
 

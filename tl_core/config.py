@@ -13,6 +13,14 @@ AUTO = -2  # `unfreeze=AUTO`: the engine chooses how many last blocks to fine-tu
 NEVER = -1  # `early_stop=NEVER`: no early stop, whatever the mode (0 is the mode's automatic default)
 AUTO_MODEL = "auto"  # `model=AUTO_MODEL`: the engine chooses the model from a ranking on the data (`auto.choose`)
 AUGMENTATIONS = ("none", "light", "strong")
+# Examples the model ranking scores, per kind (`select.sample_data`): a cold ranking's frozen passes cost in
+# proportion (three models' scores, warm graphs: about 12 s on 200 pictures, 9.5 on 150, 6.7 on 100, 2 AVX-512 cores).
+# Scored on stratified subsets (3-4 seeds) of the four picture sets and read against docs/quality.json's grid
+# (commit 8395c07): on 150 every draw chose a cell within 0.7 points of the grid's best (chest_xray_nih took
+# unfreeze 3 on all three, as 200 did on one of three); on 100 one draw in four took a model or blocks the grid did
+# not train (Lite1 on plant_tomato, Lite2 on chest_xray_nih). The texts' blocks held on every seed at 300 (on 200,
+# yelp once took 3 for 2: 94.0 % both).
+RANK_SAMPLE = {"image": 150, "text": 300}
 
 
 def what_trains(unfreeze: int | None, from_scratch: bool = False, blocks: int | None = None,

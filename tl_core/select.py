@@ -1,6 +1,6 @@
 """Which model, and how many layers: answered from a sample of the person's data before any training.
 
-    sample = sample_data("photos/")                  # at most 200 pictures, every class keeping its share
+    sample = sample_data("photos/")                  # at most 150 pictures, every class keeping its share
     rank_models(sample)                              # LogME per available model, best first
     relatedness(sample)                              # pretrained against random weights, in words
     layer_scores(sample)                             # LogME after each block, and the unfreeze N it suggests
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .auto import decide, smallest_class, suggest_unfreeze
-from .config import AUTO, AUTO_MODEL, RunConfig
+from .config import AUTO, AUTO_MODEL, RANK_SAMPLE, RunConfig
 from .data import Example
 from .device import pick_runtime
 from .features import FeatureExtractor, PooledBlocks, cached_tensor, feature_key, model_key
@@ -31,13 +31,6 @@ from .runtime import run_frozen
 from .transferability import logme, reduce_dims, stratified_sample
 from .workspace import digest
 
-# Examples scored, per kind: a cold ranking's frozen passes cost in proportion. Scored on subsets of the suite's
-# 500-example samples (3 seeds each) and read against docs/quality.json's grid: down to 200 pictures the CPU chose the
-# same model on all four picture sets (cats_dogs once took Lite1, within CLOSE: 100 % either way) and blocks the grid
-# scores alike (plant_tomato unfreeze 1 or 3: 93.8 % both; chest_xray_nih 3, as on 500); on 100, plant_tomato once
-# chose the head only (1.3 points less). The texts' blocks held on every seed at 300 (on 200, yelp once took 3 for 2:
-# 94.0 % both).
-SAMPLE = {"image": 200, "text": 300}
 RANDOM_SEED = 0     # the random-weights baseline is always the same network
 # Examples the random twin sees: the twin of Lite2 on 200 pictures took 33 s of a cold 112 s `rank` of hymenoptera
 # (loaded machine), and on 100 the gaps read the same words (below).
@@ -49,7 +42,7 @@ ONNX_FROM = 100
 
 @dataclass
 class Sample:
-    """At most SAMPLE[kind] examples of the person's data, every class keeping its share."""
+    """At most RANK_SAMPLE[kind] examples of the person's data, every class keeping its share."""
 
     kind: str                  # "image" | "text"
     classes: list[str]
@@ -100,11 +93,11 @@ class Recommendation:
 
 
 def sample_data(data: str, at_most: int | None = None, config: RunConfig | None = None) -> Sample:
-    """A stratified sample of `data` (at most SAMPLE[kind] examples unless `at_most` says), opened as training opens
-    it (`open_run_data`), seed fixed."""
+    """A stratified sample of `data` (at most RANK_SAMPLE[kind] examples unless `at_most` says), opened as training
+    opens it (`open_run_data`), seed fixed."""
     run_data = open_run_data(config or RunConfig(data=str(data)))
     dataset = run_data.dataset
-    keep = stratified_sample([e.label for e in dataset.examples], at_most or SAMPLE[dataset.kind])
+    keep = stratified_sample([e.label for e in dataset.examples], at_most or RANK_SAMPLE[dataset.kind])
     return Sample(dataset.kind, list(dataset.classes), [dataset.examples[i] for i in keep], smallest_class(dataset))
 
 

@@ -13,7 +13,7 @@ from tl_core.auto import suggest_unfreeze
 from tl_core.select import layer_scores, relatedness_sentence, sample_data
 from tl_core.transferability import logme, reduce_dims, stratified_sample
 
-from .conftest import link_photos
+from .conftest import HYMENOPTERA, link_photos
 
 
 def _clusters(informative: float, n: int = 200, d: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +121,24 @@ def test_rank_refuses_missing_data_in_words(tmp_path, capsys):
 
     assert main(["rank", str(tmp_path / "missing")]) == 2
     assert "Cannot rank:" in capsys.readouterr().err
+
+
+def test_a_large_set_is_scored_on_the_ranking_sample_every_class_keeping_its_share(capsys):
+    """398 ants and bees are ranked on RANK_SAMPLE["image"] of them (what the ranking's time rests on; a class's
+    share rounds down, so one fewer here), each class in its share of the whole, and `transferlab rank --help`
+    states that default."""
+    from tl_core.cli import main
+    from tl_core.config import RANK_SAMPLE
+
+    whole, sample = sample_data(str(HYMENOPTERA), at_most=10**9), sample_data(str(HYMENOPTERA))
+    assert len(whole.examples) == 398 and RANK_SAMPLE["image"] - 2 < len(sample.examples) <= RANK_SAMPLE["image"]
+    share = {c: sum(e.label == c for e in whole.examples) / len(whole.examples) for c in whole.classes}
+    for c in whole.classes:
+        assert abs(sum(e.label == c for e in sample.examples) - share[c] * len(sample.examples)) <= 1
+    with pytest.raises(SystemExit):
+        main(["rank", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"default {RANK_SAMPLE['image']} pictures or {RANK_SAMPLE['text']} texts" in said
 
 
 def test_one_frozen_pass_gives_the_head_input_and_every_block(workspace, ten_and_ten, monkeypatch):
