@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -110,9 +111,12 @@ def export_onnx(module: nn.Module, sample: torch.Tensor, path: Path, names: tupl
     """Export with a dynamic batch size; False when the exporter cannot trace the architecture.
 
     The TorchScript-based exporter (dynamo=False) takes 0.3 s for EfficientNet-Lite0 here, several
-    times less than the dynamo one, and handles every model in the catalogue.
+    times less than the dynamo one, and handles every model in the catalogue. Each export writes a temporary file
+    of its own: a ranking job and a training run ranking for itself can export the same graph at once.
     """
-    tmp = path.with_suffix(".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -62,3 +62,29 @@ def test_onnx_runtime_gets_small_batches_and_torch_keeps_the_callers(lite0_image
         done = []
         run_frozen(module, images, FLOAT32_CPU, key=key, on_batch=lambda n, total: done.append(n))
         assert done == sizes, key
+
+
+def test_two_exports_of_the_same_graph_at_once_both_finish_with_one_whole_graph(tmp_path, monkeypatch):
+    """A ranking job and a training run that ranks for itself can export the same graph at the same moment. Here
+    the second export runs between the first's writing and its rename: with one shared temporary name it moved
+    the first's file away and the first failed; each export now writes a file of its own."""
+    import numpy as np
+    import onnxruntime as ort
+
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    sample, path = torch.randn(1, 3, 8, 8), tmp_path / "graph.onnx"
+    real, second = torch.onnx.export, []
+
+    def export_then_another_exports(*args, **kwargs):
+        real(*args, **kwargs)
+        if not second:
+            second.append("started")
+            second.append(runtime_module.export_onnx(module, sample, path))
+
+    monkeypatch.setattr(torch.onnx, "export", export_then_another_exports)
+    assert runtime_module.export_onnx(module, sample, path) and second == ["started", True]
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.onnx"]  # no temporary file left behind
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = module(sample).numpy()
+    np.testing.assert_allclose(session.run(None, {"x": sample.numpy()})[0], expected, atol=1e-5)
