@@ -161,7 +161,8 @@ def report(saved: dict) -> str:
     results, quality_note = saved["results"], saved["quality"]
     lines = ["# Which model, and how many layers: the scores and the automatic choice on the suite\n",
              f"Written by `bench/transferability.py` on {saved['when']} ({saved['machine'].get('cpu', '?')}, "
-             f"{saved['machine'].get('cores')} cores; load {saved['load'][0]:.1f} at the start). Scores on "
+             f"{saved['machine'].get('cores')} cores, CPU flags {saved['machine'].get('features', '?')}; commit "
+             f"{saved['machine'].get('commit') or '?'}; load {saved['load'][0]:.1f} at the start). Scores on "
              f"{saved['per_class']} examples per class; the choice on the full data (the engine's sample of "
              f"{_sample_size(saved)}){_choice_when(saved)}. Accuracies: {quality_note}\n",
              "## Scores against training\n",
@@ -191,7 +192,9 @@ def tau_table(results: dict) -> str:
     lines = ["## Rank correlation (Kendall's tau)\n",
              "Pretrained models only against trained accuracies (their random twins were not trained); all "
              "candidates for LogME against the probe. Per dataset tau-b; pooled tau-a over the pairs within each "
-             "dataset.\n",
+             "dataset. A dash: fewer than two models have that accuracy, or one side is constant (a text set has one "
+             "model; bench/quality.py fine-tunes Lite0 alone unless --all-modes). Where the models' accuracies differ "
+             "by a validation picture or two, as in the table above, tau reads that noise more than the scores.\n",
              "| dataset | LogME vs probe | LogME vs head only | probe vs head only | LogME vs best fine-tuned |",
              "|---|---|---|---|---|"]
     pairs = {k: [] for k in ("lp", "lh", "ph", "lf")}
@@ -213,7 +216,8 @@ def choice_table(results: dict) -> str:
     lines = ["## The automatic choice against the best of the grid\n",
              f"Target: regret at most {TARGET_REGRET:.0f} point on every dataset, at a fraction of the grid's time.\n",
              "| dataset | chosen | its accuracy | best of the grid | regret (points) | choice (s) | choice + its run "
-             "(s) | grid (s, cells) | choice / one head-only run |", "|---|---|---|---|---|---|---|---|---|"]
+             "(s) | grid (s, cells) | choice / the chosen model's head-only run |",
+             "|---|---|---|---|---|---|---|---|---|"]
     met = []
     for name, r in results.items():
         c, g = r["choice"], r.get("grid") or {}

@@ -48,6 +48,7 @@ class Sample:
     classes: list[str]
     examples: list[Example]
     smallest: int = 0          # examples in the whole data's smallest class (the automatic blocks weigh it)
+    whole: int = 0             # examples in the whole data
 
     @property
     def labels(self) -> np.ndarray:
@@ -98,7 +99,8 @@ def sample_data(data: str, at_most: int | None = None, config: RunConfig | None 
     run_data = open_run_data(config or RunConfig(data=str(data)))
     dataset = run_data.dataset
     keep = stratified_sample([e.label for e in dataset.examples], at_most or RANK_SAMPLE[dataset.kind])
-    return Sample(dataset.kind, list(dataset.classes), [dataset.examples[i] for i in keep], smallest_class(dataset))
+    return Sample(dataset.kind, list(dataset.classes), [dataset.examples[i] for i in keep], smallest_class(dataset),
+                  len(dataset.examples))
 
 
 def rank_models(sample: Sample, models: list[str] | None = None,
@@ -139,7 +141,8 @@ def relatedness(sample: Sample, model: str = "") -> Relatedness:
     backbone = _backbone(model, sample, PRETRAINED)
     covered = (_decoded_rows(decode_images(sample.examples, backbone.preprocess), sample) if sample.kind == "image"
                else range(len(sample.examples)))
-    twin = Sample(sample.kind, sample.classes, [sample.examples[covered[i]] for i in part], sample.smallest)
+    twin = Sample(sample.kind, sample.classes, [sample.examples[covered[i]] for i in part], sample.smallest,
+                  sample.whole)
     random_feats, random_labels = pooled_features(model, twin, pretrained=False)
     gap = logme(reduce_dims(feats[part]), labels[part]) - logme(reduce_dims(random_feats), random_labels)
     return Relatedness(gap, relatedness_sentence(gap, sample.kind))

@@ -100,7 +100,7 @@ def test_per_layer_scores_on_real_pictures(warm_workspace, tmp_path):
     assert 0 <= layers.unfreeze < 8 and layers.reason
 
 
-def test_rank_json_lists_each_available_model_then_the_recommendation(warm_workspace, ten_and_ten, capsys):
+def test_rank_lists_each_available_model_then_the_recommendation_in_json_and_in_words(warm_workspace, ten_and_ten, capsys):
     from tl_core import catalog
     from tl_core.auto import CLOSE
     from tl_core.cli import main
@@ -114,6 +114,10 @@ def test_rank_json_lists_each_available_model_then_the_recommendation(warm_works
     chosen = next(m for m in models if m["model"] == recommendation["recommended"])  # on a CPU: the smallest
     assert chosen["score"] >= models[0]["score"] - CLOSE and recommendation["reason"]  # within CLOSE of the best
     assert set(recommendation) == {"recommended", "unfreeze", "gap", "reason"}
+
+    assert main(["rank", str(ten_and_ten), "--sample", "8"]) == 0  # in words: how much of the data was scored
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "Scoring 8 of 20 pictures, every class keeping its share." and said[-1].startswith("Recommended:")
 
 
 def test_rank_refuses_missing_data_in_words(tmp_path, capsys):
