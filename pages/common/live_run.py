@@ -15,13 +15,6 @@ from . import charts, engine, frame, runview
 from .frame import esc
 
 
-def duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    return f"{seconds // 60} min {seconds % 60:02d} s"
-
-
 def panel(run_id: str, was_live: bool) -> None:
     """The run as it is now. `was_live`: the page draws this as a fragment refreshing every second, so when the
     run ends the whole page is drawn again, without the timer."""
@@ -70,8 +63,8 @@ def _before_training(run, status: dict, events: list[dict], started: dict | None
             st.info("Starting the training process…", icon=":material/hourglass_top:")
     elif state == "running" and not started:
         since = time.time() - (status.get("started") or time.time())
-        st.info(f"Getting ready ({duration(since)} so far): reading your data, loading the pre-trained model and "
-                "passing every example once through the frozen layers. This can take a minute; the curves "
+        st.info(f"Getting ready ({tl_core.duration(since)} so far): reading your data, loading the pre-trained model "
+                "and passing every example once through the frozen layers. This can take a minute; the curves "
                 "start when training does.", icon=":material/hourglass_top:")
         preparing = [e for e in events if e["event"] == "preparing"]
         if preparing and preparing[-1].get("total"):
@@ -100,7 +93,7 @@ def _progress(run_id: str, events: list[dict], started: dict | None, state: str,
         share = min(1.0, last["step"] / max(1, last["steps"]))
         last_epoch = started["epochs"] + started.get("first_epoch", 1) - 1 if started else "?"  # numbered on
         st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {last_epoch} · "
-                                f"about {duration(last['eta_s'])} left · "
+                                f"{_time_left(last['eta_s'])} · "
                                 f"{tl_core.plural(round(last['samples_per_s']), 'example')} per second")
     elif state == "finished":
         st.progress(1.0, text="100% · done")
@@ -126,7 +119,7 @@ def _ending(run, state: str, status: dict, events: list[dict]) -> None:
     if state == "finished":
         ending = next((e for e in reversed(events) if e["event"] == "finished"), {})
         accuracy = ending.get("best_val_accuracy") or status.get("best_val_accuracy") or 0
-        st.success(f"Training finished in {duration(ending.get('elapsed_s', 0))}. Best validation accuracy: "
+        st.success(f"Training finished in {tl_core.duration(ending.get('elapsed_s', 0))}. Best validation accuracy: "
                    f"{accuracy:.0%} ({tl_core.kept_epoch(ending.get('best_epoch') or 0)}).",
                    icon=":material/check_circle:")
         results_buttons(run.id)
@@ -178,3 +171,7 @@ def results_buttons(run_id: str) -> None:
             frame.go("results", run=run_id)
         if st.button("Try the model", icon=":material/science:", key=f"to_try_{run_id}"):
             frame.go("try", run=run_id)
+
+
+def _time_left(seconds: float) -> str:
+    return "almost done" if seconds < 1 else f"about {tl_core.duration(seconds)} left"

@@ -156,9 +156,12 @@ def test_an_unknown_run_in_the_url_gives_a_sentence(app, home):
 
 
 def test_a_finished_run_reconnects_from_the_url(trained_app, trained_home):
+    import tl_core
+
     at = open_page(trained_app, "train", run=trained_home["run"])
     assert not at.exception
-    assert "Training finished in" in texts(at)
+    elapsed = tl_core.get_run(trained_home["run"]).events()[-1]["elapsed_s"]  # the finished event's
+    assert f"Training finished in {tl_core.duration(elapsed)}." in texts(at)
     assert "Epochs finished: 1 of 1" in texts(at)
     assert at.button(key=f"to_results_{trained_home['run']}")
     at.button(key=f"to_results_{trained_home['run']}").click().run()

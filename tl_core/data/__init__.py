@@ -11,6 +11,7 @@ from .examples import DataError as DataError
 from .examples import Dataset as Dataset
 from .examples import Example as Example
 from .examples import Skipped as Skipped
+from .examples import duration as duration
 from .examples import plural as plural
 from .examples import rename_labels as rename_labels
 from .folders import load_image_folder as load_image_folder

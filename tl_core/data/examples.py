@@ -80,3 +80,18 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 text' / '3 texts', with thousands separators, for notes read by people."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count:,} {word}"
+
+
+def duration(seconds: float) -> str:
+    """'under a second', '8 s', '4 min 30 s', '11 min', '1 h 5 min': how long, as a person says it. A head-only
+    run on features prepared ahead trains in under half a second, which whole seconds would call '0 s'."""
+    if seconds < 1:
+        return "under a second"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min" + (f" {rest} s" if rest and minutes < 10 else "")
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")

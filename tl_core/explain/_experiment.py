@@ -21,6 +21,7 @@ import time
 
 from .. import events
 from ..config import ALL, NEVER, RunConfig, what_trains
+from ..data import duration
 
 SCRATCH, HEAD, BLOCKS = "scratch", "head", "blocks"
 ARMS = (HEAD, BLOCKS, SCRATCH)  # the order they train in: results within seconds first, the slow baseline last
@@ -66,7 +67,7 @@ def what_is_equal(epochs: int, seconds: float) -> str:
     """What the three runs share and what they do not, as the page says it under the button."""
     return (f"The same for all three: your data, the same split into examples to train on and examples to "
             f"check with, and the same budget of at most {epochs} epoch{'s' if epochs != 1 else ''} or "
-            f"{_duration(seconds)} each, whichever comes first. Not the same: what each starts from and how much "
+            f"{duration(seconds)} each, whichever comes first. Not the same: what each starts from and how much "
             "of the network learns, so an epoch from scratch costs far more time and it usually runs out of "
             "time before its epochs are done.")
 
@@ -119,7 +120,7 @@ def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) 
     gap = (acc - s_acc) * 100
     if gap >= 2:
         matched = best.time_to(s_acc)
-        sooner = f", and it passed from scratch's best after {_duration(matched)}" \
+        sooner = f", and it passed from scratch's best after {duration(matched)}" \
             if matched is not None and matched < s_seconds / 2 else ""
         return f"{sentence} Transfer learning helps here: {gap:.0f} points more accuracy{sooner}."
     if gap > -2:
@@ -149,7 +150,7 @@ class _Arm:
 
     def says(self, preposition: str = "after") -> str:
         acc, seconds = self.best
-        said = f"{_pct(acc)} {preposition} {_duration(seconds)}" + (" so far" if self.running else "")
+        said = f"{_pct(acc)} {preposition} {duration(seconds)}" + (" so far" if self.running else "")
         ran_out = time_ran_out(self.events)
         return said + (f" (its time ran out {ran_out})" if ran_out else "")
 
@@ -176,15 +177,3 @@ def _blocks_label(evs: list[dict], unfreeze_n: int | None) -> str:
 
 def _pct(value: float) -> str:
     return f"{value:.0%}"
-
-
-def _duration(seconds: float) -> str:
-    """'8 s', '45 s', '4 min', '4 min 30 s', '1 h 5 min': how long, as a person says it."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min" + (f" {rest} s" if rest and minutes < 10 else "")
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h" + (f" {minutes} min" if minutes else "")
