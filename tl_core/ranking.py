@@ -36,7 +36,7 @@ from .workspace import home, read_json, write_json
 RUNNING, DONE, FAILED = "running", "done", "failed"
 STARTING_S = 30.0  # a record whose process has not said its pid yet is still starting for this long
 TURN_POLL_S = 0.2  # how often a job waiting for its turn looks whether it was stopped
-VERSION = "ranking v2"  # bump when what a record holds changes, so older records are not read as current
+VERSION = "ranking v3"  # bump when what a record holds changes, so older records are not read as current
 
 
 @dataclass
@@ -77,12 +77,14 @@ class Ranking:
     scores: list[ScoreRow] = dataclasses.field(default_factory=list)  # best first; while running, those done
     recommended: Recommended | None = None
     layers: Layers | None = None
+    scored: int = 0                  # examples the scores were measured on (the stratified sample)
+    of: int = 0                      # examples in the whole data; 0 until the sample is drawn
 
     @classmethod
     def from_dict(cls, d: dict) -> "Ranking":
         return cls(d.get("state", FAILED), d.get("message", ""), [ScoreRow(**s) for s in d.get("scores", [])],
                    Recommended(**d["recommended"]) if d.get("recommended") else None,
-                   Layers(**d["layers"]) if d.get("layers") else None)
+                   Layers(**d["layers"]) if d.get("layers") else None, d.get("scored", 0), d.get("of", 0))
 
 
 def start_ranking(config: RunConfig, retry: bool = False, stamp: Hashable = None) -> None:
@@ -179,6 +181,7 @@ def rank_into(path: Path, config: RunConfig, stopped: Callable[[], bool] = lambd
 
     try:
         sample = sample_data(config.data, config=config)
+        base.update(scored=len(sample.examples), of=sample.whole)
         best = recommend(sample, rank_models(sample, on_score=one_done))
     except Stopped:
         raise  # the job removes the record
@@ -189,7 +192,8 @@ def rank_into(path: Path, config: RunConfig, stopped: Callable[[], bool] = lambd
     layers = best.layers
     ranking = Ranking(DONE, "", rows, Recommended(best.model, best.unfreeze, best.gap, best.relatedness, best.reason,
                                                   best.why_model, best.why_blocks, best.on_cpu),
-                      Layers(layers.model, layers.blocks, layers.scores, layers.unfreeze, layers.reason))
+                      Layers(layers.model, layers.blocks, layers.scores, layers.unfreeze, layers.reason),
+                      base["scored"], base["of"])
     write_json(path, {**base, **dataclasses.asdict(ranking)})
     return ranking
 

@@ -14,9 +14,6 @@ from . import charts, engine, frame
 from . import project as projects
 from .frame import esc
 
-WHAT_THE_SCORE_IS = ("The score is LogME: how well a simple classifier on each model's features would separate your "
-                     "classes, measured on a sample of your data before any training. Higher is better; compare "
-                     "scores only on the same data.")
 # The relatedness sentence's own words (`ranking_status(...).recommended.relatedness`), as a meter's fill.
 LEVELS = (("a lot like", 1.0, "close"), ("somewhat like", 0.6, "in between"), ("quite unlike", 0.2, "far"))
 
@@ -114,12 +111,26 @@ def panel(project: dict, ranking) -> None:
         st.plotly_chart(charts.ranking([(s.title, s.score, s.seconds) for s in ranking.scores],
                                        _title(recommended.model) if recommended else None),
                         key="model_ranking", config=charts.CONFIG)
-        st.caption(WHAT_THE_SCORE_IS)
+        st.caption(what_the_score_is(ranking, project["kind"]))
     if recommended is None:
         return
     meter(recommended.relatedness, _title(recommended.model))
     st.markdown(f"**Why:** {esc(recommended.why_model)} How many of its layers to fine-tune is proposed on step 4, "
                 "beside the network.")
+
+
+def what_the_score_is(ranking, kind: str) -> str:
+    """The chart's caption: what LogME measures, and on how many of the person's examples."""
+    things = "pictures" if kind == "image" else "texts"
+    if not ranking.of:
+        on = "a sample of your data"
+    elif ranking.scored < ranking.of:
+        on = f"{ranking.scored} of your {ranking.of} {things} (every class keeping its share)"
+    else:
+        on = f"all {ranking.of} of your {things}"
+    return (f"The score is LogME: how well a simple classifier on each model's features would separate your "
+            f"classes, measured on {on} before any training. Higher is better; compare scores only on the same "
+            f"data.")
 
 
 def meter(sentence: str, title: str) -> None:

@@ -145,7 +145,8 @@ def test_the_models_are_ranked_for_the_data_best_on_top(app, ranked_home):
     marked = [y for y, text in zip(bars["y"], bars["text"]) if charts.RECOMMENDED_MARK in text]
     assert marked == [title]
     page = texts(at)
-    assert ranking.WHAT_THE_SCORE_IS in page
+    assert found.scored == found.of > 0  # fewer pictures than the ranking's sample: every one scored
+    assert ranking.what_the_score_is(found, "image") in page and f"measured on all {found.of} of your pictures" in page
     why = found.recommended.why_model  # the words training's own choice uses (auto.decide)
     assert title in why and f"**Why:** {why} How many of its layers to fine-tune is proposed on step 4" in page
     assert found.recommended.why_blocks not in page  # the blocks are the Train step's

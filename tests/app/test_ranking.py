@@ -82,3 +82,13 @@ def test_the_pages_re_read_the_ranking_without_re_reading_the_data(home, monkeyp
     for _ in range(3):
         ranking._follow(project, drawn.append, False, stamp)  # what each second's redraw does
     assert drawn == [None] * 3 and len(reads) == 1
+
+
+@pytest.mark.parametrize("scored, of, kind, said", [
+    (149, 398, "image", "measured on 149 of your 398 pictures (every class keeping its share) before any training"),
+    (40, 40, "text", "measured on all 40 of your texts before any training"),
+    (0, 0, "image", "measured on a sample of your data before any training")])  # a record still drawing its sample
+def test_the_caption_says_how_many_examples_the_scores_saw(scored, of, kind, said):
+    found = done()
+    found.scored, found.of = scored, of
+    assert said in ranking.what_the_score_is(found, kind)

@@ -1,7 +1,6 @@
 """The automatic choices on real pictures (`auto.choose`), and the app's background ranking (`ranking.py`)."""
 from __future__ import annotations
 
-import json
 import os
 
 from tl_core.auto import FEW_PER_CLASS, choose, few_examples
@@ -44,6 +43,7 @@ def test_the_ranking_records_the_choice_training_makes(warm_workspace, image_sub
     recorded, choice = ranking_status(config).recommended, choose(config)  # training's choice on this device
     assert (recorded.model, recorded.unfreeze, recorded.reason) == (choice.model, choice.unfreeze, choice.reason)
     assert recorded.why_blocks == few_examples(35) and ranking_status(config).layers.model == choice.model
+    assert ranking_status(config).scored == ranking_status(config).of == 70  # fewer than RANK_SAMPLE: every one
 
 
 def test_nothing_automatic_is_left_alone(image_subset):
