@@ -1,10 +1,11 @@
 """Ranking the models on a person's data in the background, for the app: no torch in this module.
 
-    start_ranking(config, stamp=s)   # one background process per version of the data; returns at once
+    start_ranking(config, stamp=s)   # one background job per version of the data; returns at once
     ranking_status(config, stamp=s)  # Ranking: state, scores so far, then the recommendation and per-block scores
 
-The job (`transferlab ranking RECORD`, hidden) writes its record atomically into the workspace
-(`rankings/<data version>.json`) after each model, so the Model page's chart fills in as models finish.
+The job (the app's warm worker between runs, else `transferlab ranking RECORD`, hidden) writes its record
+atomically into the workspace (`rankings/<data version>.json`) after each model, so the Model page's chart fills
+in as models finish.
 One job ranks at a time in a workspace (they take turns on a lock); a newer version of the same data stops the
 older's job (`stop_older`). `stamp`, anything that changes whenever the data does (the app's `projects.stamp`),
 lets a process name the data's version once per stamp instead of re-reading the data at every ask.
@@ -30,7 +31,7 @@ from typing import Callable, Hashable
 from .config import RunConfig
 from .data import DataError, load_dataset, rename_labels
 from .models.catalog import catalog
-from .standby import pid_alive
+from .standby import hand_ranking, pid_alive
 from .workspace import home, read_json, write_json
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
@@ -88,8 +89,9 @@ class Ranking:
 
 
 def start_ranking(config: RunConfig, retry: bool = False, stamp: Hashable = None) -> None:
-    """Rank the available models on `config`'s data in a background process, unless a result or a running job for
-    this version of the data exists (`retry=True` starts again after a failure). Returns at once. A job ranking an
+    """Rank the available models on `config`'s data in the background (in the app's warm worker when one is ready,
+    `standby.hand_ranking`, else in a process of its own), unless a result or a running job for this version of
+    the data exists (`retry=True` starts again after a failure). Returns at once. A job ranking an
     older version of the same data is stopped (`stop_older`); jobs for other data wait their turn."""
     try:
         path = ranking_file(config, stamp)
@@ -101,8 +103,9 @@ def start_ranking(config: RunConfig, retry: bool = False, stamp: Hashable = None
     stop_older(path, config.data)
     _stop_file(path).unlink(missing_ok=True)
     write_json(path, {"state": RUNNING, "pid": None, "started": time.time(), "config": _config_dict(config)})
-    log = path.with_suffix(".log")
-    with open(log, "ab") as out:
+    if hand_ranking(path) is not None:
+        return
+    with open(path.with_suffix(".log"), "ab") as out:
         subprocess.Popen([sys.executable, "-m", "tl_core.cli", "ranking", str(path)], stdout=out,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 

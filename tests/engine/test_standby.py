@@ -123,3 +123,32 @@ def test_a_ready_standby_takes_the_next_run_and_finishes_it_after_its_app_is_gon
         wait_for(lambda: not pid_alive(pid), 60, "the worker to end after its run")
     finally:
         _end(app)
+
+
+def test_a_ready_standby_ranks_the_data_and_finishes_the_ranking_after_its_app_is_gone(workspace, tmp_path,
+                                                                                      monkeypatch):
+    """The Model page's background ranking goes to the warm worker (its imports paid) rather than a new process;
+    the app ending mid-ranking lets the ranking finish, so its record is done when the app starts again, and
+    then the worker exits."""
+    from tl_core.ranking import DONE, ranking_file, ranking_status, start_ranking
+    from tl_core.workspace import read_json
+
+    from .conftest import link_photos
+
+    monkeypatch.setenv("TRANSFERLAB_STANDBY", "1")
+    data = link_photos(tmp_path / "photos", {"train": {"ants": 6, "bees": 6}})
+    app = _start_app(workspace)
+    try:
+        pid = int(wait_for(lambda: list(standby_dir().glob("*.ready")), 120, "the standby to be ready")[0].stem)
+        config = RunConfig(data=str(data))
+        start_ranking(config)  # from the test's process, as a page of the app would
+        wait_for(lambda: (ranking_status(config).scores or None), 120, "the first model's score")
+        app.kill()
+        app.wait()
+        done = wait_for(lambda: (r := ranking_status(config)).state != "running" and r, 120, "the ranking to end")
+        assert done.state == DONE and len(done.scores) == 3 and done.recommended is not None
+        assert read_json(ranking_file(config))["pid"] == pid  # ranked in the warm worker, not a process of its own
+        wait_for(lambda: not pid_alive(pid), 30, "the standby to exit once the ranking ended")
+        assert not list(standby_dir().glob(f"{pid}.*"))
+    finally:
+        _end(app)
