@@ -3,9 +3,8 @@
     start_ranking(config, stamp=s)   # one background job per version of the data; returns at once
     ranking_status(config, stamp=s)  # Ranking: state, scores so far, then the recommendation and per-block scores
 
-The job (the app's warm worker between runs, else `transferlab ranking RECORD`, hidden) writes its record
-atomically into the workspace (`rankings/<data version>.json`) after each model, so the Model page's chart fills
-in as models finish.
+The job (the app's warm worker between runs, else `transferlab ranking RECORD`, hidden) writes its record atomically
+(`rankings/<data version>.json`) after each model, so the Model page's chart fills in as models finish.
 One job ranks at a time in a workspace (they take turns on a lock); a newer version of the same data stops the
 older's job (`stop_older`). `stamp`, anything that changes whenever the data does (the app's `projects.stamp`),
 lets a process name the data's version once per stamp instead of re-reading the data at every ask.
@@ -89,10 +88,9 @@ class Ranking:
 
 
 def start_ranking(config: RunConfig, retry: bool = False, stamp: Hashable = None) -> None:
-    """Rank the available models on `config`'s data in the background (in the app's warm worker when one is ready,
-    `standby.hand_ranking`, else in a process of its own), unless a result or a running job for this version of
-    the data exists (`retry=True` starts again after a failure). Returns at once. A job ranking an
-    older version of the same data is stopped (`stop_older`); jobs for other data wait their turn."""
+    """Rank the available models on `config`'s data in the background (the app's warm worker when one is ready,
+    else a process of its own), unless a result or a live job for this version of the data exists (`retry=True`:
+    again after a failure). Returns at once. An older version's job is asked to stop (`stop_older`)."""
     try:
         path = ranking_file(config, stamp)
     except (DataError, OSError):
