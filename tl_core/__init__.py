@@ -27,7 +27,7 @@ _API = {
     "export_run": "export",
     "Run": "runs", "start_run": "runs", "list_runs": "runs", "get_run": "runs", "active_runs": "runs",
     "keep_warm": "runs", "prepare_ahead": "runs", "prepare_key": "standby",
-    "kept_epoch": "events", "scored_epochs_in": "events",
+    "kept_epoch": "events", "scored_epochs_in": "events", "why_it_ended": "events",
     "continue_run": "resume", "earlier_epochs": "resume", "scored_epochs": "resume",
     "sample_data": "select", "rank_models": "select", "recommend": "select", "relatedness": "select",
     "layer_scores": "select", "Sample": "select", "ModelScore": "select", "Recommendation": "select",

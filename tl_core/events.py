@@ -15,12 +15,14 @@ STARTED = "started"        # the plan: device, precision, trainable/total params
                            # first_epoch (1, or on from the earlier run's best) and continues (its id) for a continuation
 PROGRESS = "progress"      # step, steps, epoch, loss, samples_per_s, eta_s
 EPOCH = "epoch"            # epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s, partial (cut short by the time limit)
-FINISHED = "finished"      # best_epoch (0: the fitted head, see kept_epoch), best_val_accuracy, metrics, elapsed_s, run
+FINISHED = "finished"      # best_epoch (0: the fitted head, see kept_epoch), best_val_accuracy, metrics, elapsed_s, run;
+                           # ended (EARLY_STOP with patience, or TIME_LIMIT) when it stopped before its last epoch
 FAILED = "failed"          # reason: a sentence a person understands
 CANCELLED = "cancelled"    # best_epoch, best_val_accuracy so far
 NOTE = "note"              # text: something the user should know (e.g. a smaller batch after running out of memory)
 
 ENDINGS = (FINISHED, FAILED, CANCELLED)
+EARLY_STOP, TIME_LIMIT = "early stop", "time limit"  # why a finished run ended before its last epoch
 
 EventSink = Callable[[dict], None]
 
@@ -44,6 +46,22 @@ def scored_epochs_in(evs: list[dict]) -> list[dict]:
     probe = started.get("head_fit")
     fitted = [{"event": EPOCH, "epoch": started.get("first_epoch", 1) - 1, "head_fit": True, **probe}] if probe else []
     return fitted + [e for e in evs if e.get("event") == EPOCH]
+
+
+def why_it_ended(evs: list[dict]) -> str:
+    """Why a finished run stopped before its last epoch, in a sentence; "" when it ran them all (or has not ended)."""
+    from .data.examples import plural
+
+    ending = next((e for e in reversed(evs) if e.get("event") == FINISHED), {})
+    started = next((e for e in evs if e.get("event") == STARTED), {})
+    done = [e["epoch"] for e in evs if e.get("event") == EPOCH]
+    if not ending.get("ended") or not done or "epochs" not in started:
+        return ""
+    after = f"after epoch {done[-1]} of {started.get('first_epoch', 1) + started['epochs'] - 1}"
+    if ending["ended"] == EARLY_STOP:
+        return (f"It stopped early, {after}: the validation accuracy had not improved for "
+                f"{plural(ending.get('patience', 1), 'epoch')} in a row, so more would likely not help.")
+    return f"It stopped at its time limit, {after}."
 
 
 def ignore(event: dict) -> None:

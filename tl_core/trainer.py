@@ -237,15 +237,20 @@ class TrainingLoop:
                     task.save(self.run_dir)  # slow epochs: a killed worker still leaves its best model behind
             else:
                 since_better += 1
-            if task.early_stop and since_better >= task.early_stop or self._out_of_time():
+            if epoch == self.first_epoch + task.epochs - 1:
                 break
+            if task.early_stop and since_better >= task.early_stop:
+                return self._finish(best, "finished", ended=events.EARLY_STOP, patience=task.early_stop)
+            if self._out_of_time():
+                return self._finish(best, "finished", ended=events.TIME_LIMIT)
         return self._finish(best, "finished")
 
     def _out_of_time(self) -> bool:
         """The run's time limit (seconds since it started, preparation included) has passed."""
         return bool(self.config.time_limit_s) and time.time() - self.started >= self.config.time_limit_s
 
-    def _finish(self, best: dict, status: str) -> TrainResult:
+    def _finish(self, best: dict, status: str, **ended) -> TrainResult:
+        """Keep the best epoch's weights and metrics; `ended`: why a finished run stopped before its last epoch."""
         if best["state"] is None:  # stopped before the first epoch ended: nothing worth keeping
             self.emit(events.make(events.CANCELLED, best_epoch=0, best_val_accuracy=None))
             return TrainResult("cancelled", 0, 0.0, {}, time.time() - self.started, self.run_dir)
@@ -258,7 +263,7 @@ class TrainingLoop:
         elapsed = time.time() - self.started
         ending = events.FINISHED if status == "finished" else events.CANCELLED
         self.emit(events.make(ending, best_epoch=best["epoch"], best_val_accuracy=metrics["accuracy"],
-                              elapsed_s=elapsed, run=str(self.run_dir) if self.run_dir else None))
+                              elapsed_s=elapsed, run=str(self.run_dir) if self.run_dir else None, **ended))
         return TrainResult(status, best["epoch"], metrics["accuracy"], metrics, elapsed, self.run_dir)
 
     def _diverged(self, best: dict) -> TrainResult:

@@ -120,8 +120,8 @@ def _ending(run, state: str, status: dict, events: list[dict]) -> None:
         ending = next((e for e in reversed(events) if e["event"] == "finished"), {})
         accuracy = ending.get("best_val_accuracy") or status.get("best_val_accuracy") or 0
         st.success(f"Training finished in {tl_core.duration(ending.get('elapsed_s', 0))}. Best validation accuracy: "
-                   f"{accuracy:.0%} ({tl_core.kept_epoch(ending.get('best_epoch') or 0)}).",
-                   icon=":material/check_circle:")
+                   f"{accuracy:.0%} ({tl_core.kept_epoch(ending.get('best_epoch') or 0)}). "
+                   f"{tl_core.why_it_ended(events)}".rstrip(), icon=":material/check_circle:")
         results_buttons(run.id)
     elif state == "cancelled":
         if run.has_model():

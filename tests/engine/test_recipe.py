@@ -94,6 +94,31 @@ def test_fine_tuning_keeps_the_fitted_head_when_no_epoch_beats_it(image_subset, 
 
 
 
+def test_a_run_that_stops_early_says_so_and_why(image_subset, warm_workspace):
+    """A wrecked first epoch with a patience of 1: the run ends after epoch 1 of 3 and says why, in the finished
+    event and in words. Before, the page showed 'Epochs finished: 3 of 6' beside '100 % · done' and said nothing
+    (tomato leaves, automatic blocks)."""
+    from tl_core import events
+
+    seen = []
+    train(RunConfig(data=str(image_subset), unfreeze=1, epochs=3, lr=1.0, early_stop=1), seen.append)
+    finished = seen[-1]
+    assert finished["event"] == "finished" and [e["epoch"] for e in seen if e["event"] == "epoch"] == [1]
+    assert finished["ended"] == events.EARLY_STOP and finished["patience"] == 1
+    assert events.why_it_ended(seen) == ("It stopped early, after epoch 1 of 3: the validation accuracy had not "
+                                         "improved for 1 epoch in a row, so more would likely not help.")
+
+
+def test_a_run_that_used_its_epochs_or_hit_its_time_limit_is_worded_so():
+    from tl_core import events
+
+    started = {"event": "started", "epochs": 4, "first_epoch": 3}  # a continuation: epochs 3 to 6
+    epochs = [{"event": "epoch", "epoch": n} for n in (3, 4)]
+    assert events.why_it_ended([started, *epochs, {"event": "finished", "ended": events.TIME_LIMIT}]) == \
+        "It stopped at its time limit, after epoch 4 of 6."
+    assert events.why_it_ended([started, *epochs, {"event": "finished"}]) == ""
+
+
 def test_fine_tuning_never_ends_below_the_head_trained_alone(image_subset, warm_workspace, monkeypatch):
     """Epoch 0 is the better of the probe and the head trained alone exactly as the head-only run of the same config
     trains it; fine-tuning still starts from the probe. A probe that knows nothing (zeroed after fitting) makes the
