@@ -75,7 +75,7 @@ def best_epoch(run: Run, scored: list[dict] | None = None) -> int:
 def scored_epochs(run: Run) -> list[dict]:
     """A run's `epoch` events, after its linear probe as the epoch before its first (the `started` event's
     `head_fit`) when it fitted one: the training loop scores the fitted head like an epoch and keeps it when no
-    fine-tuning epoch beats it."""
+    fine-tuning epoch matches or beats it."""
     return scored_epochs_in(run.events())
 
 

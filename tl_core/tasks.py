@@ -12,7 +12,7 @@ Three paths, fastest first; each gives the same model a plain full forward would
   augmented images.
 Pretrained runs that train more than the head first fit the head on frozen features (`probe.py`), and train a
 copy of the head alone as a head-only run would (`head_first`): the training loop keeps the better of the two
-as epoch 0 when no fine-tuning epoch beats it.
+as epoch 0 when no fine-tuning epoch matches or beats it.
 (Head-only runs start from a zero-mean random head instead: starting them from the probe's
 near-zero training loss left AdamW nothing to improve and cost 1-2 points of validation accuracy here.)
 """
@@ -100,8 +100,8 @@ class TaskArgs:
         trained alone, exactly as a head-only run of this config trains it (same random start, features, settings
         and seed).
 
-        The training loop scores both as epoch 0 and keeps the better when no fine-tuning epoch beats it, so
-        fine-tuning never ends below head only on the same data. The probe alone did not promise that: its L2
+        The training loop scores both as epoch 0 and keeps the better when no fine-tuning epoch matches or beats
+        it, so fine-tuning never ends below head only on the same data. The probe alone did not promise that: its L2
         strength is picked for a good start, not for accuracy, and on ag_news it scored 85.8 % against head
         only's 87.5 %, which every fine-tuning epoch stayed below (docs/quality-long.md, 2026-12-02).
         """

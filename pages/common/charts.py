@@ -108,7 +108,7 @@ def curves_note(events: list[dict]) -> str:
 
 
 HEAD_TRAINED_ALONE = (" Epoch 0 shows the head trained as a head-only run trains it: it scored higher than the fit "
-                      "fine-tuning starts from, and the run keeps it unless a fine-tuning epoch beats it.")
+                      "fine-tuning starts from, and the run keeps it only if every fine-tuning epoch scores below it.")
 
 
 def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:
