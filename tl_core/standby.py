@@ -28,6 +28,7 @@ APP_POLL_S = 0.5
 APP_PID = "TRANSFERLAB_APP_PID"  # given to a standby: the process it keeps warm for (its parent)
 NEXT_PREPARE = "next.prepare"  # a preparation asked for before any worker was ready: the next one takes it
 RANK = ".rank"  # a ranking handed to a ready worker: "<pid>.<record's stem>.rank" holds the record's path
+BUSY = ".busy"  # "<pid>.busy": the worker is preparing ahead (a frozen pass can take minutes), so no ranking waits on it
 
 
 def standby_dir() -> Path:
@@ -68,11 +69,12 @@ def hand_over(run_dir: Path) -> int | None:
 def hand_ranking(record: Path) -> int | None:
     """Give the background ranking whose record is `record` to a ready warm worker, which ranks between runs with
     its imports paid (3.4 s of a 16 s ranking of 80 pictures in a fresh process here); its pid, or None when none
-    is ready. A run handed over meanwhile starts when the ranking ends (an automatic one waits for it anyway)."""
+    is ready and not preparing ahead. A run handed over meanwhile starts when the ranking ends (an automatic one
+    waits for it anyway)."""
     if not enabled():
         return None
     for ready in sorted(standby_dir().glob("*.ready")):
-        if pid_alive(int(ready.stem)):
+        if pid_alive(int(ready.stem)) and not ready.with_suffix(BUSY).exists():
             write_atomic(standby_dir() / f"{ready.stem}.{record.stem}{RANK}", str(record))
             return int(ready.stem)
     return None
@@ -139,7 +141,12 @@ def wait_for_run() -> Path | None:
             with taking:  # the app's end waits for it: cut short, it would leave a record the page calls failed
                 _rank(ranking)
         if request.exists() or _claim(folder / NEXT_PREPARE, request):
-            _prepare(request)
+            busy = folder / f"{me}{BUSY}"
+            busy.touch()
+            try:
+                _prepare(request)
+            finally:
+                busy.unlink(missing_ok=True)
         if job.exists():
             taking.acquire()  # never released: from now on this process belongs to the run
             run_dir = Path(job.read_text())
@@ -171,7 +178,7 @@ def _end_with_app(app_pid: int, folder: Path, me: int, taking: threading.Lock) -
 
 
 def _clear_markers(folder: Path, me: int) -> None:
-    for leftover in (f"{me}.starting", f"{me}.ready", f"{me}.claimed", f"{me}.prepare"):
+    for leftover in (f"{me}.starting", f"{me}.ready", f"{me}.claimed", f"{me}.prepare", f"{me}{BUSY}"):
         (folder / leftover).unlink(missing_ok=True)
     for ranking in folder.glob(f"{me}.*{RANK}"):
         ranking.unlink(missing_ok=True)

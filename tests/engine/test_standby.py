@@ -152,3 +152,19 @@ def test_a_ready_standby_ranks_the_data_and_finishes_the_ranking_after_its_app_i
         assert not list(standby_dir().glob(f"{pid}.*"))
     finally:
         _end(app)
+
+
+def test_a_ranking_goes_to_a_ready_standby_only_while_it_is_not_preparing_ahead(workspace, monkeypatch, tmp_path):
+    """Preparing ahead can run a frozen pass over thousands of pictures: a ranking handed to that worker would wait
+    minutes, so it gets a process of its own instead (None here)."""
+    from tl_core.standby import BUSY, RANK, hand_ranking
+
+    monkeypatch.setenv("TRANSFERLAB_STANDBY", "1")
+    me = os.getpid()  # alive: stands for a ready worker
+    (standby_dir() / f"{me}.ready").touch()
+    record = tmp_path / "abc.json"
+    (standby_dir() / f"{me}{BUSY}").touch()
+    assert hand_ranking(record) is None and not list(standby_dir().glob(f"*{RANK}"))
+    (standby_dir() / f"{me}{BUSY}").unlink()
+    assert hand_ranking(record) == me
+    assert (standby_dir() / f"{me}.abc{RANK}").read_text() == str(record)
