@@ -37,6 +37,7 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 STARTING_S = 30.0  # a record whose process has not said its pid yet is still starting for this long
 TURN_POLL_S = 0.2  # how often a job waiting for its turn looks whether it was stopped
 VERSION = "ranking v3"  # bump when what a record holds changes, so older records are not read as current
+STOP = ".stop"  # beside a record: its job is asked to stop after its current model (`stop_older`)
 
 
 @dataclass
@@ -99,7 +100,7 @@ def start_ranking(config: RunConfig, retry: bool = False, stamp: Hashable = None
     if record and (_live(record) or record.get("state") == DONE or (record.get("state") == FAILED and not retry)):
         return
     stop_older(path, config.data)
-    _stop_file(path).unlink(missing_ok=True)
+    path.with_suffix(STOP).unlink(missing_ok=True)
     write_json(path, {"state": RUNNING, "pid": None, "started": time.time(), "config": _config_dict(config)})
     if hand_ranking(path) is not None:
         return
@@ -118,7 +119,7 @@ def stop_older(path: Path, data: str) -> list[Path]:
     for other in path.parent.glob("*.json"):
         record = read_json(other) or {}
         if other != path and _live(record) and record.get("config", {}).get("data") == data:
-            _stop_file(other).touch()
+            other.with_suffix(STOP).touch()
             asked.append(other)
     return asked
 
@@ -212,7 +213,7 @@ def run_job(path: Path) -> int:
     then rank the data the record's config names into the record, unless asked to stop meanwhile."""
     record = read_json(path) or {}
     write_json(path, {**record, "pid": os.getpid()})  # alive while it waits
-    stop = _stop_file(path)
+    stop = path.with_suffix(STOP)
     try:
         with _turn(path.parent / "turn.lock", stop.exists):
             rank_into(path, RunConfig.from_dict(record["config"]), stop.exists)
@@ -253,7 +254,6 @@ def ranking_file(config: RunConfig, stamp: Hashable = None) -> Path:
 def data_version(config: RunConfig, stamp: Hashable = None) -> str:
     """A name for this version of the data as a ranking reads it: every example's label and content (a file's path,
     size and time; uploaded bytes and texts hashed), the label names, and the models available offline for it.
-
     With a `stamp` (anything that changes whenever the data does), named once per stamp in this process: the Model
     page asks once a second while a ranking runs, and reading plant_tomato's 1600 pictures' names, sizes and times
     took 93 ms of every ask here (a folder of 20 000 pictures, over a second)."""
@@ -282,10 +282,6 @@ def _version(config: RunConfig) -> str:
             h.update(f"{e.label}\0".encode() + hashlib.sha1(e.data if e.data is not None else e.text.encode()).digest())
     h.update(" ".join(m.name for m in catalog(dataset.kind) if m.available).encode())
     return h.hexdigest()[:20]
-
-
-def _stop_file(path: Path) -> Path:
-    return path.with_suffix(".stop")
 
 
 def _live(record: dict) -> bool:
