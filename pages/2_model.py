@@ -26,7 +26,7 @@ if not project:
     st.stop()
 
 kind = project["kind"]
-things = "pictures" if kind == "image" else "texts"
+things = tl_core.things(kind)
 st.write("Each model below has already learned from a large collection of "
          + ("photos" if kind == "image" else "texts")
          + ". TransferLab keeps that knowledge and teaches it your classes. "

@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+import tl_core
 from pages.common import charts, engine, frame, ranking
 from pages.common import project as projects
 from pages.common.class_cards import classes_editor, photo_class, typed_class, upload_limit
@@ -41,7 +42,7 @@ def choose_source() -> str:
 # ---------------------------------------------------------------- the report
 
 def preview(data) -> None:
-    thing = "pictures" if kind == "image" else "texts"
+    thing = tl_core.things(kind)
     st.subheader("A look at each class")
     by_class: dict[str, list] = {}
     for example in data.examples:
@@ -82,7 +83,7 @@ def show_report(data, report, problem):
         return None
     if report.summary:  # a table: its lines, and what became of each
         st.info(esc(report.summary), icon=":material/table_rows:")
-    thing = "pictures" if kind == "image" else "texts"
+    thing = tl_core.things(kind)
     a, b, c = st.columns(3)
     a.metric("Classes", len(report.counts))
     b.metric(f"{thing.capitalize()} for training", sum(report.train_counts.values()) if report.train_counts else "–")

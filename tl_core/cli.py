@@ -208,8 +208,10 @@ def _rank(args) -> int:
         print(f"Cannot rank: {err}", file=sys.stderr)
         return 2
     if not args.json:
-        things = "pictures" if sample.kind == "image" else "texts"
-        print(f"Scoring {len(sample.examples)} of {sample.whole} {things}, every class keeping its share.", flush=True)
+        from .data import things
+
+        print(f"Scoring {len(sample.examples)} of {sample.whole} {things(sample.kind)}, every class keeping its "
+              f"share.", flush=True)
     ranking = rank_models(sample)
     for s in ranking:
         print(json.dumps({"model": s.model, "score": round(s.score, 4), "seconds": round(s.seconds, 2)}) if args.json

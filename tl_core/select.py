@@ -20,7 +20,7 @@ import torch
 
 from .auto import decide, smallest_class, suggest_unfreeze
 from .config import AUTO, AUTO_MODEL, RANK_SAMPLE, RunConfig
-from .data import Example
+from .data import Example, things as plain_things
 from .device import pick_runtime
 from .features import FeatureExtractor, PooledBlocks, cached_tensor, feature_key, model_key
 from .inputs import Normalized, Tokens, Views, decode_images, tokenize, trim
@@ -160,7 +160,7 @@ RELATED, SOMEWHAT = 0.6, 0.2
 
 def relatedness_sentence(gap: float, kind: str = "image") -> str:
     """The gap in plain words, from "a lot like" to "quite unlike"."""
-    things = "pictures" if kind == "image" else "texts"
+    things = plain_things(kind)
     if gap >= RELATED:
         return f"Your {things} look a lot like what this model learned: its features already tell your classes apart."
     if gap >= SOMEWHAT:

@@ -121,13 +121,12 @@ def panel(project: dict, ranking) -> None:
 
 def what_the_score_is(ranking, kind: str) -> str:
     """The chart's caption: what LogME measures, and on how many of the person's examples."""
-    things = "pictures" if kind == "image" else "texts"
     if not ranking.of:
         on = "a sample of your data"
     elif ranking.scored < ranking.of:
-        on = f"{ranking.scored} of your {ranking.of} {things} (every class keeping its share)"
+        on = f"{ranking.scored} of your {ranking.of} {tl_core.things(kind)} (every class keeping its share)"
     else:
-        on = f"all {ranking.of} of your {things}"
+        on = f"all {ranking.of} of your {tl_core.things(kind)}"
     return (f"The score is LogME: how well a simple classifier on each model's features would separate your "
             f"classes, measured on {on} before any training. Higher is better; compare scores only on the same "
             f"data.")

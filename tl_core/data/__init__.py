@@ -14,6 +14,7 @@ from .examples import Skipped as Skipped
 from .examples import duration as duration
 from .examples import plural as plural
 from .examples import rename_labels as rename_labels
+from .examples import things as things
 from .folders import load_image_folder as load_image_folder
 from .images import MAX_PIXELS as MAX_PIXELS
 from .images import read_image as read_image

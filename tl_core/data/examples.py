@@ -82,6 +82,11 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def things(kind: str) -> str:
+    """What a dataset of this kind holds, as a person says it: 'pictures' or 'texts'."""
+    return "pictures" if kind == "image" else "texts"
+
+
 def duration(seconds: float) -> str:
     """'under a second', '8 s', '4 min 30 s', '11 min', '1 h 5 min': how long, as a person says it. A head-only
     run on features prepared ahead trains in under half a second, which whole seconds would call '0 s'."""
