@@ -38,6 +38,12 @@ class Pictures:
         views = Views(self.views.images, self.train_idx, self.val_idx, self.views.preset, self.views.seed, count)
         return dataclasses.replace(self, views=views, views_key=digest(self.views_key, "pool", count))
 
+    def rows_in(self, pool: "Pictures") -> torch.Tensor:
+        """Where this run's views sit among a `pool`'s rows: its training views are the pool's first ones
+        (`Views` numbers a picture's views the same whatever their count), and validation comes last in both."""
+        own = self.views.count * len(self.train_idx)
+        return torch.cat([torch.arange(own), torch.arange(pool.views.count * len(self.train_idx), len(pool.views))])
+
     def val_fields(self, dataset: Dataset) -> dict:
         return {"val_labels": self.labels[self.val_idx], "val_names": self.val_names(dataset)}
 

@@ -7,7 +7,8 @@ Three paths, fastest first; each gives the same model a plain full forward would
   picture (the image, its mirror, then random-resized crops and flips of the augment preset), its
   activations are cached, only the suffix trains, and each epoch shows each picture in one view of its pool,
   a different one each epoch (`Task.pool`). Showing the same two views every epoch let the blocks memorise
-  them (plant_tomato, 2 blocks: training loss 0.008 while validation loss rose to 0.96);
+  them (plant_tomato, 2 blocks: training loss 0.008 while validation loss rose to 0.96). The head's frozen
+  features come from the rest of the network over the pool's first views, not from a second pass;
 - full network (everything, or a model whose forward is not a simple chain): the whole network on
   augmented images.
 Pretrained runs that train more than the head first fit the head on frozen features (`probe.py`), and train a
@@ -33,7 +34,8 @@ from .config import RunConfig
 from .data import Dataset
 from .defaults import POOL_VIEWS, Settings, settings_for
 from .device import Runtime
-from .features import cached_image_features, cached_prefix, cached_text_features, prefix_fits_in_cache, prefix_pool
+from .features import (TensorRows, cached_features_after_prefix, cached_image_features, cached_prefix,
+                       cached_text_features, prefix_fits_in_cache, prefix_pool)
 from .freeze import Plan, plan_for
 from .inputs import Tokens, apply_augment, augmenter, normalize, tokenize, trim
 from .models.backbone import Backbone
@@ -134,39 +136,42 @@ def image_path(args: TaskArgs, pictures: Pictures) -> TrainingPath:
     return TrainingPath.FULL_NETWORK
 
 
-def _image_features(args: TaskArgs, pictures: Pictures) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frozen pretrained features of the training views and of val."""
-    return pictures.split_rows(cached_image_features(args.backbone, pictures.views, pictures.views_key, args.runtime,
-                                                     args.frozen_pass()))
+def _image_features(args: TaskArgs, pictures: Pictures) -> torch.Tensor:
+    """Frozen pretrained features of the training views, then of val, from the whole network."""
+    return cached_image_features(args.backbone, pictures.views, pictures.views_key, args.runtime, args.frozen_pass())
 
 
-def _image_head_first(args: TaskArgs, pictures: Pictures) -> tuple[dict, Task | None]:
-    """Pretrained runs that train more than the head fit it on frozen features first (`TaskArgs.head_first`)."""
+def _image_head_first(args: TaskArgs, pictures: Pictures,
+                      features: Callable[[], torch.Tensor] | None = None) -> tuple[dict, Task | None]:
+    """Pretrained runs that train more than the head fit it on frozen features first (`TaskArgs.head_first`);
+    `features` gives them where the caller has a shorter way than the whole network (`image_cached_prefix`)."""
     if not args.fits_head_first:
         return {}, None
-    train, val = _image_rows(args, pictures)
+    train, val = _image_rows(pictures, features() if features else _image_features(args, pictures))
     return args.head_first(train, val, pictures.val_names(args.dataset), examples=len(pictures.train_idx))
 
 
-def _image_rows(args: TaskArgs, pictures: Pictures) -> tuple[Rows, Rows]:
+def _image_rows(pictures: Pictures, features: torch.Tensor) -> tuple[Rows, Rows]:
     """(frozen features, labels) of the training views and of the validation pictures."""
-    train_feats, val_feats = _image_features(args, pictures)
+    train_feats, val_feats = pictures.split_rows(features)
     return (train_feats, pictures.train_labels), (val_feats, pictures.labels[pictures.val_idx])
 
 
 def image_cached_features(args: TaskArgs, pictures: Pictures) -> Task:
-    train, val = _image_rows(args, pictures)
+    train, val = _image_rows(pictures, _image_features(args, pictures))
     return args.head_task(args.backbone.head, train, val, info=pictures.counts(),
                           val_names=pictures.val_names(args.dataset))
 
 
 def image_cached_prefix(args: TaskArgs, pictures: Pictures) -> Task:
     backbone, first = args.backbone, args.plan.first_trainable
-    head_fit, head_alone = _image_head_first(args, pictures)
-    suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), backbone.model)
     wanted = 1 if args.config.augment == "none" else min(POOL_VIEWS, args.settings().epochs)  # one view an epoch
     pool = pictures.pool(prefix_pool(backbone, first, len(pictures.train_idx), pictures.views.count, wanted))
     acts = cached_prefix(backbone, first, pool.views, pool.views_key, args.runtime, args.frozen_pass())
+    # the head's features: the pool's first views are the run's own views, so only the rest of the network runs
+    head_fit, head_alone = _image_head_first(args, pictures, lambda: cached_features_after_prefix(
+        backbone, first, TensorRows(acts, pictures.rows_in(pool)), pictures.views_key, args.runtime, args.frozen_pass()))
+    suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), backbone.model)
     train_acts, val_acts = pool.split_rows(acts)
     return args.task(TrainingPath.CACHED_PREFIX, module=suffix, forward=lambda x, training: suffix(x[0]),
                      train_inputs=(train_acts,), train_labels=pool.train_labels, val_inputs=(val_acts,),

@@ -66,6 +66,34 @@ def test_fine_tuning_draws_one_fresh_view_of_each_picture_per_epoch(image_subset
     assert all(torch.equal(task.train_labels[r], task.train_labels[r % n]) for r in shown)
 
 
+def test_fine_tuning_fits_its_head_after_the_prefix_pass_not_in_a_second_pass(image_subset, workspace, monkeypatch):
+    """The frozen blocks run once, over the pool of views; the head is fitted on what the rest of the network makes
+    of the pool's first views (the run's own), which equals the whole network's features to float rounding. Before,
+    the whole network also ran over every picture's 2 views: 30 of the 81 s before epoch 0 on plant_tomato."""
+    from tl_core import features
+    from tl_core.features import FeatureExtractor, FrozenRest
+    from tl_core.inputs import Normalized
+
+    real, passes = features.run_frozen, []
+    monkeypatch.setattr(features, "run_frozen", lambda module, inputs, *args, **kwargs: passes.append(
+        (module, inputs, real(module, inputs, *args, **kwargs))) or passes[-1][2])
+    dataset = load_dataset(image_subset)
+    train_idx, val_idx = split(dataset)
+    backbone = load_model("", "image", len(dataset.classes))
+    whole_network = Normalized(FeatureExtractor(backbone), backbone.preprocess)
+    task = build_task(RunConfig(data=str(image_subset), unfreeze=2), dataset, train_idx, val_idx, backbone,
+                      apply_plan(backbone, 2), FLOAT32_CPU, events.ignore)
+    (prefix, pool, acts), (rest, own_views, after) = passes
+    assert isinstance(prefix.module, nn.Sequential) and isinstance(rest, FrozenRest)
+    n, pooled = len(train_idx), len(task.train_inputs[0])  # the pool's training views, then validation
+    assert torch.equal(own_views.rows, torch.cat([torch.arange(2 * n), torch.arange(pooled, pooled + len(val_idx))]))
+    assert own_views.tensor is acts and len(pool) == pooled + len(val_idx) and pooled == POOL_VIEWS * n
+    views = Views(pool.images, train_idx, val_idx, pool.preset, pool.seed)  # the run's own: each picture, its mirror
+    whole = real(whole_network, views, FLOAT32_CPU, "the whole network")
+    torch.testing.assert_close(after, whole, atol=1e-4, rtol=1e-3)
+    assert torch.equal(task.head_alone.train_inputs[0], after[:2 * n])  # the head trained alone reads them
+
+
 def test_automatic_settings_stop_early_only_when_blocks_train(image_subset):
     backbone = load_model("", "image", 2)
     head_only, blocks = plan_for(backbone, 0), plan_for(backbone, 2)
