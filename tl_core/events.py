@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-PREPARING = "preparing"    # text, done, total: reading pictures, or the frozen network running once over them
+PREPARING = "preparing"    # text, done, total, unit: reading pictures, or the frozen network running once over them
 STARTED = "started"        # the plan: device, precision, trainable/total params, steps, examples; head_fit (train_loss,
                            # val_loss, val_accuracy, elapsed_s) when the head was first fitted on frozen features,
                            # before step 1;

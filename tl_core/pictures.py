@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import events
-from .data import Dataset
+from .data import Dataset, plural
 from .inputs import Decoded, Views, decode_images
 from .workspace import digest
 
@@ -44,6 +44,14 @@ class Pictures:
         own = self.views.count * len(self.train_idx)
         return torch.cat([torch.arange(own), torch.arange(pool.views.count * len(self.train_idx), len(pool.views))])
 
+    def seen_as(self) -> str:
+        """What a frozen pass over these views sees, in words: "1,200 training pictures as they are and mirrored,
+        400 for checking as they are"."""
+        count = self.views.count
+        ways = {1: "as they are", 2: "as they are and mirrored"}.get(
+            count, f"as they are, mirrored and in {plural(count - 2, 'augmented copy', 'augmented copies')}")
+        return f"{plural(len(self.train_idx), 'training picture')} {ways}, {len(self.val_idx):,} for checking as they are"
+
     def val_fields(self, dataset: Dataset) -> dict:
         return {"val_labels": self.labels[self.val_idx], "val_names": self.val_names(dataset)}
 
@@ -61,7 +69,7 @@ class Pictures:
 
 def read_pictures(args: TaskArgs) -> Pictures:
     examples, config = args.dataset.examples, args.config
-    reading = args.reporter(f"Reading {len(examples)} pictures")
+    reading = args.reporter("Reading your pictures", "pictures")
     reading(0, len(examples))
     decoded = decode_images(examples, args.backbone.preprocess, on_done=reading)
     if decoded.failed:

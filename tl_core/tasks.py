@@ -44,8 +44,6 @@ from .probe import fit_head_first
 from .task import Task, TrainingPath
 
 Rows = tuple[torch.Tensor, torch.Tensor]  # (frozen features, labels) of training or validation examples
-FROZEN_PASS = {"image": "The pretrained network looks at every picture once",
-               "text": "The pretrained network reads every text once"}
 
 
 @dataclass
@@ -72,11 +70,16 @@ class TaskArgs:
         give the pretrained features those caches hold."""
         return not self.plan.from_scratch and not self.config.resume_from
 
-    def reporter(self, text: str) -> Callable[[int, int], None]:
-        return lambda done, total: self.on_event(events.make(events.PREPARING, text=text, done=done, total=total))
+    def reporter(self, text: str, unit: str = "") -> Callable[[int, int], None]:
+        """Progress of a step before training: `text`, then "done of total `unit`" as the page shows it."""
+        return lambda done, total: self.on_event(events.make(events.PREPARING, text=text, done=done, total=total,
+                                                             unit=unit))
 
-    def frozen_pass(self) -> Callable[[int, int], None]:
-        return self.reporter(FROZEN_PASS[self.dataset.kind])
+    def frozen_pass(self, pictures: Pictures | None = None, who: str = "The pretrained network looks") -> Callable:
+        """Progress of a frozen pass, in words that say what its count counts: texts, or views of `pictures`."""
+        if pictures is None:
+            return self.reporter("The pretrained network reads every text once", "texts")
+        return self.reporter(f"{who} at your pictures ({pictures.seen_as()})", "views")
 
     def settings(self) -> Settings:
         return settings_for(self.config, self.dataset.kind, self.plan)
@@ -138,7 +141,8 @@ def image_path(args: TaskArgs, pictures: Pictures) -> TrainingPath:
 
 def _image_features(args: TaskArgs, pictures: Pictures) -> torch.Tensor:
     """Frozen pretrained features of the training views, then of val, from the whole network."""
-    return cached_image_features(args.backbone, pictures.views, pictures.views_key, args.runtime, args.frozen_pass())
+    return cached_image_features(args.backbone, pictures.views, pictures.views_key, args.runtime,
+                                 args.frozen_pass(pictures))
 
 
 def _image_head_first(args: TaskArgs, pictures: Pictures,
@@ -167,10 +171,12 @@ def image_cached_prefix(args: TaskArgs, pictures: Pictures) -> Task:
     backbone, first = args.backbone, args.plan.first_trainable
     wanted = 1 if args.config.augment == "none" else min(POOL_VIEWS, args.settings().epochs)  # one view an epoch
     pool = pictures.pool(prefix_pool(backbone, first, len(pictures.train_idx), pictures.views.count, wanted))
-    acts = cached_prefix(backbone, first, pool.views, pool.views_key, args.runtime, args.frozen_pass())
+    acts = cached_prefix(backbone, first, pool.views, pool.views_key, args.runtime,
+                         args.frozen_pass(pool, "The frozen blocks look"))
     # the head's features: the pool's first views are the run's own views, so only the rest of the network runs
     head_fit, head_alone = _image_head_first(args, pictures, lambda: cached_features_after_prefix(
-        backbone, first, TensorRows(acts, pictures.rows_in(pool)), pictures.views_key, args.runtime, args.frozen_pass()))
+        backbone, first, TensorRows(acts, pictures.rows_in(pool)), pictures.views_key, args.runtime,
+        args.reporter("The last blocks finish the features the new head is first fitted on", "views")))
     suffix = _Suffix(nn.Sequential(*[m for b, m in backbone.stages if b >= first]), backbone.model)
     train_acts, val_acts = pool.split_rows(acts)
     return args.task(TrainingPath.CACHED_PREFIX, module=suffix, forward=lambda x, training: suffix(x[0]),

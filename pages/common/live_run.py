@@ -64,13 +64,13 @@ def _before_training(run, status: dict, events: list[dict], started: dict | None
     elif state == "running" and not started:
         since = time.time() - (status.get("started") or time.time())
         st.info(f"Getting ready ({tl_core.duration(since)} so far): reading your data, loading the pre-trained model "
-                "and passing every example once through the frozen layers. This can take a minute; the curves "
+                "and passing your examples through the frozen layers. This can take a minute; the curves "
                 "start when training does.", icon=":material/hourglass_top:")
         preparing = [e for e in events if e["event"] == "preparing"]
         if preparing and preparing[-1].get("total"):
             last = preparing[-1]
             st.progress(min(1.0, last["done"] / last["total"]),
-                        text=f"{esc(last['text'])}: {last['done']} of {last['total']}")
+                        text=f"{esc(last['text'])}: {last['done']:,} of {last['total']:,} {last.get('unit', '')}")
 
 
 def _training_on(started: dict, status: dict) -> None:

@@ -149,6 +149,25 @@ def test_a_queued_run_shows_its_place_in_the_queue(app, home):
     assert "Waiting for its turn: 1 run is ahead of this one" in texts(at)
 
 
+def test_getting_ready_says_what_its_progress_counts(app, home):
+    """A fine-tuning run's frozen pass counts views, not pictures, and the bar says so beside its numbers. Before, it
+    read "The pretrained network looks at every picture once: 3200 of 5200" for 1,600 tomato-leaf pictures."""
+    from tl_core import events
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+    from tl_core.workspace import write_json
+
+    run = create_run(RunConfig(data="/photos", unfreeze=2))
+    write_json(run.dir / "status.json", {"state": "running", "pid": os.getpid(), "heartbeat": time.time(),
+                                         "created": time.time(), "started": time.time()})
+    text = ("The frozen blocks look at your pictures (1,200 training pictures as they are, mirrored and in 2 augmented "
+            "copies, 400 for checking as they are)")
+    passing = events.make(events.PREPARING, text=text, done=3200, total=5200, unit="views")
+    (run.dir / "events.jsonl").write_text(json.dumps(passing) + "\n")
+    at = open_page(app, "train", run=run.id)
+    assert f"{text}: 3,200 of 5,200 views" in [bar.proto.text.replace("\\", "") for bar in at.get("progress")]
+
+
 def test_an_unknown_run_in_the_url_gives_a_sentence(app, home):
     at = open_page(app, "train", run="20990101-000000-beef")
     assert not at.exception

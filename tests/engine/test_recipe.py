@@ -81,8 +81,9 @@ def test_fine_tuning_fits_its_head_after_the_prefix_pass_not_in_a_second_pass(im
     train_idx, val_idx = split(dataset)
     backbone = load_model("", "image", len(dataset.classes))
     whole_network = Normalized(FeatureExtractor(backbone), backbone.preprocess)
+    said = []
     task = build_task(RunConfig(data=str(image_subset), unfreeze=2), dataset, train_idx, val_idx, backbone,
-                      apply_plan(backbone, 2), FLOAT32_CPU, events.ignore)
+                      apply_plan(backbone, 2), FLOAT32_CPU, said.append)
     (prefix, pool, acts), (rest, own_views, after) = passes
     assert isinstance(prefix.module, nn.Sequential) and isinstance(rest, FrozenRest)
     n, pooled = len(train_idx), len(task.train_inputs[0])  # the pool's training views, then validation
@@ -92,6 +93,11 @@ def test_fine_tuning_fits_its_head_after_the_prefix_pass_not_in_a_second_pass(im
     whole = real(whole_network, views, FLOAT32_CPU, "the whole network")
     torch.testing.assert_close(after, whole, atol=1e-4, rtol=1e-3)
     assert torch.equal(task.head_alone.train_inputs[0], after[:2 * n])  # the head trained alone reads them
+    # the page's progress bars say what they count
+    bars = {(e["text"], e["total"], e["unit"]) for e in said if e["event"] == "preparing" and e["unit"] == "views"}
+    assert bars == {("The frozen blocks look at your pictures (40 training pictures as they are, mirrored and in 2 "
+                     "augmented copies, 30 for checking as they are)", 4 * 40 + 30, "views"),
+                    ("The last blocks finish the features the new head is first fitted on", 2 * 40 + 30, "views")}
 
 
 def test_automatic_settings_stop_early_only_when_blocks_train(image_subset):

@@ -43,7 +43,8 @@ def test_events_come_in_order_with_their_fields(image_subset, warm_workspace, ev
     everything: list[dict] = []
     result = train(RunConfig(data=str(image_subset), epochs=3), on_event=everything.append)
     events = from_start(everything)
-    assert everything[0]["event"] == "preparing" and everything[0]["text"] == "Reading 70 pictures"
+    assert everything[0] == {**everything[0], "event": "preparing", "text": "Reading your pictures", "unit": "pictures",
+                             "total": 70}
     started, finished = events[0], events[-1]
     per_epoch = started["steps"] // 3
     assert kinds(events) == ["started"] + (["progress"] * per_epoch + ["epoch"]) * 3 + ["finished"]
