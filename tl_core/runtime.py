@@ -22,11 +22,13 @@ from .device import Runtime
 from .workspace import cache_dir, touch_cache
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-# Pictures per ONNX Runtime call. Its arena grows to the largest batch's activations, and a cold session pays for
-# every page of that on its first calls: 199 pictures through a fresh session took 5.4 s in batches of 64 and 2.0 s
-# in batches of 16 for EfficientNet-Lite0's per-block graph (8.8 and 3.7 s for Lite2's), while a warm session runs
-# them at the same speed in either (1.7-1.9 s). Measured on 2 AVX-512 cores; torch's pass is the same at 8-64.
-ONNX_BATCH = 16
+# Pictures per call on a CPU, through either runtime. ONNX Runtime's arena grows to the largest batch's activations,
+# and a cold session pays for every page of that on its first calls: 199 pictures through a fresh session took 5.4 s
+# in batches of 64 and 2.0 s in batches of 16 for EfficientNet-Lite0's per-block graph (8.8 and 3.7 s for Lite2's),
+# while a warm session runs them at the same speed in either (1.7-1.9 s). Torch runs small batches faster too, their
+# activations staying in cache: the ranking's random-weight Lite2 over 99 pictures took 2.5-2.7 s in batches of 16
+# and 3.1-3.8 s in batches of 64 under bfloat16 autocast, 4.4-5.8 and 5.9-7.1 s in float32. 2 AVX-512 cores.
+CPU_BATCH = 16
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +60,7 @@ def freed_batches_go_back_to_the_os():
 
 def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: str | None, batch_size: int = 64,
                on_batch: Callable[[int, int], None] = lambda done, total: None) -> torch.Tensor:
-    """`module(batch)` over `inputs` in batches, float32 out on the CPU.
+    """`module(batch)` over `inputs` in batches (of CPU_BATCH at most on a CPU), float32 out on the CPU.
 
     `key` names the module's weights and split point for the ONNX cache; None = torch only.
     `on_batch(done, total)` reports progress: this pass is most of a head-only run's time.
@@ -69,8 +71,8 @@ def run_frozen(module: nn.Module, inputs: torch.Tensor, runtime: Runtime, key: s
         forward = _onnx_forward(module, inputs[:1], key)
     if forward is None:
         forward = _torch_forward(module, runtime)
-    else:
-        batch_size = min(batch_size, ONNX_BATCH)
+    if runtime.device.type == "cpu":
+        batch_size = min(batch_size, CPU_BATCH)
     outs = []
     with freed_batches_go_back_to_the_os(), ThreadPoolExecutor(1) as cutter:
         for start, batch in _cut_ahead(cutter, inputs, batch_size):
