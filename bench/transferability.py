@@ -265,14 +265,23 @@ def choices_again(saved: dict, args: argparse.Namespace) -> dict:
     """`saved` with the automatic choice of each --only dataset made and timed again, against the same grid."""
     quality = json.loads(args.quality.read_text()) if args.quality.exists() else None
     suites = {s.name: s for s in SUITE}
+    saved.pop("choice_note", None)  # it spoke of the timing this one replaces
     saved.update(choice_when=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), choice_load=list(os.getloadavg()),
-                 rank_sample=RANK_SAMPLE)
+                 rank_sample=RANK_SAMPLE, quality=quality_note(args.quality, quality))
     for name in args.only.split(","):
         log(f"{name}:")
         result = saved["results"][name]
         result["choice"] = choose_cold(str(SHARED / suites[name].path))
         against_grid(result, quality, name)
     return saved
+
+
+def quality_note(path: Path, quality: dict | None) -> str:
+    """Which grid the accuracies, regret and grid times come from, in the page's words."""
+    if quality is None:
+        return (f"{path} is missing (bench/quality.py writes it), so no trained accuracies, regret or grid time "
+                f"below.")
+    return f"{path.name} of {quality.get('when', '?')}" + (" (a --quick run)" if quality.get("quick") else "")
 
 
 def parse_args() -> argparse.Namespace:
@@ -300,10 +309,7 @@ def main() -> int:
         quality = json.loads(args.quality.read_text()) if args.quality.exists() else None
         saved = {"when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(),
                  "load": list(os.getloadavg()), "per_class": args.per_class, "rank_sample": RANK_SAMPLE, "results": {},
-                 "quality": (f"{args.quality.name} of {quality.get('when', '?')}" + (" (a --quick run)" if
-                             quality.get("quick") else "")) if quality else
-                 f"{args.quality} is missing (bench/quality.py writes it), so no trained accuracies, regret or grid "
-                 f"time below."}
+                 "quality": quality_note(args.quality, quality)}
         suites = {s.name: s for s in SUITE}
         for name in args.only.split(","):
             path = str(SHARED / suites[name].path)
