@@ -2,6 +2,7 @@
 with the reason, Start leaving both to training, and a page that neither waits for the ranking nor imports torch."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -38,11 +39,12 @@ def test_the_automatic_choices_are_the_default_and_say_why(app, ranked_home, mon
     assert tl_core.plan_for(layout, blocks, False).describe().replace("(0%)", "(less than 1%)") in said
     assert drawing(at).count('data-state="trainable"') == blocks
     at.button(key="start_training").click().run()
-    config = runs.get_run(at.query_params["run"]).config
-    assert (config.model, config.unfreeze) == (tl_core.AUTO_MODEL, tl_core.AUTO)
+    queued = runs.get_run(at.query_params["run"])
+    assert (queued.config.model, queued.config.unfreeze) == (tl_core.AUTO_MODEL, tl_core.AUTO)
     at.segmented_control(key="blocks").set_value("mine").run()
     assert at.select_slider(key="unfreeze").value == blocks
     at.segmented_control(key="blocks").set_value("auto").run()  # the shared project as it was
+    shutil.rmtree(queued.dir)  # and its queue: a run queued without a worker held the next test's run 25 s (STALE_S)
 
 
 def test_start_need_not_wait_for_the_ranking(app, home, monkeypatch):
