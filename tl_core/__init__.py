@@ -19,7 +19,7 @@ _API = {
     "load_dataset": "data", "make_report": "data", "split": "data", "DataError": "data", "Dataset": "data",
     "images_from_uploads": "data", "texts_from_lists": "data", "save_uploads": "data", "save_texts": "data",
     "load_image_zip": "data", "table_columns": "data", "guess_columns": "data", "undecodable_pictures": "data",
-    "safe_component": "data", "plural": "data", "duration": "data", "things": "data", "rename_labels": "data", "read_image": "data",
+    "safe_component": "data", "plural": "data", "seen_ways": "data", "duration": "data", "things": "data", "rename_labels": "data", "read_image": "data",
     "open_run_data": "rundata", "RunData": "rundata",
     "apply_plan": "freeze", "plan_for": "freeze", "Plan": "freeze",
     "train": "trainer", "prepare": "trainer", "TrainResult": "trainer", "TrainingFailed": "trainer",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import events
-from .data import Dataset, plural
+from .data import Dataset, plural, seen_ways
 from .inputs import Decoded, Views, decode_images
 from .workspace import digest
 
@@ -47,10 +47,8 @@ class Pictures:
     def seen_as(self) -> str:
         """What a frozen pass over these views sees, in words: "1,200 training pictures as they are and mirrored,
         400 for checking as they are"."""
-        count = self.views.count
-        ways = {1: "as they are", 2: "as they are and mirrored"}.get(
-            count, f"as they are, mirrored and in {plural(count - 2, 'augmented copy', 'augmented copies')}")
-        return f"{plural(len(self.train_idx), 'training picture')} {ways}, {len(self.val_idx):,} for checking as they are"
+        return (f"{plural(len(self.train_idx), 'training picture')} {seen_ways(self.views.count)}, "
+                f"{len(self.val_idx):,} for checking as they are")
 
     def val_fields(self, dataset: Dataset) -> dict:
         return {"val_labels": self.labels[self.val_idx], "val_names": self.val_names(dataset)}

@@ -76,7 +76,7 @@ def _before_training(run, status: dict, events: list[dict], started: dict | None
 def _training_on(started: dict, status: dict) -> None:
     device = str(started.get("device") or status.get("device") or "?")
     views = started.get("views_per_example", 1)
-    copies = f" (each seen {views} ways: mirrored or augmented copies)" if views > 1 else ""
+    copies = f" (seen {tl_core.seen_ways(views)})" if views > 1 else ""
     st.markdown(f"**Training on:** {esc(device.split(',')[0])} · {started['trainable_params']:,} of "
                 f"{tl_core.plural(started['total_params'], 'parameter')} learn · "
                 f"{tl_core.plural(started['train_examples'], 'example')} for training{copies}, "

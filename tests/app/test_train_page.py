@@ -168,6 +168,25 @@ def test_getting_ready_says_what_its_progress_counts(app, home):
     assert f"{text}: 3,200 of 5,200 views" in [bar.proto.text.replace("\\", "") for bar in at.get("progress")]
 
 
+def test_training_on_says_how_each_picture_is_seen(app, home):
+    """Two views of each picture are the picture as it is and its mirror; the line said "each seen 2 ways: mirrored
+    or augmented copies" for them, though no augmented copy was made (the progress bar before it names them right)."""
+    from tl_core import events
+    from tl_core.config import RunConfig
+    from tl_core.runs import create_run
+    from tl_core.workspace import write_json
+
+    run = create_run(RunConfig(data="/photos", unfreeze=2, epochs=1))
+    write_json(run.dir / "status.json", {"state": "running", "pid": os.getpid(), "heartbeat": time.time(),
+                                         "created": time.time(), "started": time.time()})
+    started = events.make(events.STARTED, device="CPU, bfloat16", trainable_params=2_675_364, total_params=3_376_132,
+                          train_examples=1200, val_examples=400, epochs=1, steps=38, views_per_example=2)
+    (run.dir / "events.jsonl").write_text(json.dumps(started) + "\n")
+    said = texts(open_page(app, "train", run=run.id))
+    assert ("**Training on:** CPU · 2,675,364 of 3,376,132 parameters learn · 1,200 examples for training (seen as "
+            "they are and mirrored), 400 for checking · 1 epoch") in said
+
+
 def test_an_unknown_run_in_the_url_gives_a_sentence(app, home):
     at = open_page(app, "train", run="20990101-000000-beef")
     assert not at.exception

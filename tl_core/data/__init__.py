@@ -13,6 +13,7 @@ from .examples import Example as Example
 from .examples import Skipped as Skipped
 from .examples import duration as duration
 from .examples import plural as plural
+from .examples import seen_ways as seen_ways
 from .examples import rename_labels as rename_labels
 from .examples import things as things
 from .folders import load_image_folder as load_image_folder

@@ -82,6 +82,12 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def seen_ways(views: int) -> str:
+    """How training sees each picture in `views` views, as a person says it: "as they are and mirrored"."""
+    return {1: "as they are", 2: "as they are and mirrored"}.get(
+        views, f"as they are, mirrored and in {plural(views - 2, 'augmented copy', 'augmented copies')}")
+
+
 def things(kind: str) -> str:
     """What a dataset of this kind holds, as a person says it: 'pictures' or 'texts'."""
     return "pictures" if kind == "image" else "texts"
