@@ -70,7 +70,7 @@ class TaskArgs:
         give the pretrained features those caches hold."""
         return not self.plan.from_scratch and not self.config.resume_from
 
-    def reporter(self, text: str, unit: str = "") -> Callable[[int, int], None]:
+    def reporter(self, text: str, unit: str) -> Callable[[int, int], None]:
         """Progress of a step before training: `text`, then "done of total `unit`" as the page shows it."""
         return lambda done, total: self.on_event(events.make(events.PREPARING, text=text, done=done, total=total,
                                                              unit=unit))

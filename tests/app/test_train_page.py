@@ -149,21 +149,27 @@ def test_a_queued_run_shows_its_place_in_the_queue(app, home):
     assert "Waiting for its turn: 1 run is ahead of this one" in texts(at)
 
 
-def test_getting_ready_says_what_its_progress_counts(app, home):
-    """A fine-tuning run's frozen pass counts views, not pictures, and the bar says so beside its numbers. Before, it
-    read "The pretrained network looks at every picture once: 3200 of 5200" for 1,600 tomato-leaf pictures."""
-    from tl_core import events
+def running_run(event: dict, **settings):
+    """A run this process plays the worker of, its events file holding `event`."""
     from tl_core.config import RunConfig
     from tl_core.runs import create_run
     from tl_core.workspace import write_json
 
-    run = create_run(RunConfig(data="/photos", unfreeze=2))
+    run = create_run(RunConfig(data="/photos", **settings))
     write_json(run.dir / "status.json", {"state": "running", "pid": os.getpid(), "heartbeat": time.time(),
                                          "created": time.time(), "started": time.time()})
+    (run.dir / "events.jsonl").write_text(json.dumps(event) + "\n")
+    return run
+
+
+def test_getting_ready_says_what_its_progress_counts(app, home):
+    """A fine-tuning run's frozen pass counts views, not pictures, and the bar says so beside its numbers. Before, it
+    read "The pretrained network looks at every picture once: 3200 of 5200" for 1,600 tomato-leaf pictures."""
+    from tl_core import events
+
     text = ("The frozen blocks look at your pictures (1,200 training pictures as they are, mirrored and in 2 augmented "
             "copies, 400 for checking as they are)")
-    passing = events.make(events.PREPARING, text=text, done=3200, total=5200, unit="views")
-    (run.dir / "events.jsonl").write_text(json.dumps(passing) + "\n")
+    run = running_run(events.make(events.PREPARING, text=text, done=3200, total=5200, unit="views"), unfreeze=2)
     at = open_page(app, "train", run=run.id)
     assert f"{text}: 3,200 of 5,200 views" in [bar.proto.text.replace("\\", "") for bar in at.get("progress")]
 
@@ -172,16 +178,10 @@ def test_training_on_says_how_each_picture_is_seen(app, home):
     """Two views of each picture are the picture as it is and its mirror; the line said "each seen 2 ways: mirrored
     or augmented copies" for them, though no augmented copy was made (the progress bar before it names them right)."""
     from tl_core import events
-    from tl_core.config import RunConfig
-    from tl_core.runs import create_run
-    from tl_core.workspace import write_json
 
-    run = create_run(RunConfig(data="/photos", unfreeze=2, epochs=1))
-    write_json(run.dir / "status.json", {"state": "running", "pid": os.getpid(), "heartbeat": time.time(),
-                                         "created": time.time(), "started": time.time()})
     started = events.make(events.STARTED, device="CPU, bfloat16", trainable_params=2_675_364, total_params=3_376_132,
                           train_examples=1200, val_examples=400, epochs=1, steps=38, views_per_example=2)
-    (run.dir / "events.jsonl").write_text(json.dumps(started) + "\n")
+    run = running_run(started, unfreeze=2, epochs=1)
     said = texts(open_page(app, "train", run=run.id))
     assert ("**Training on:** CPU · 2,675,364 of 3,376,132 parameters learn · 1,200 examples for training (seen as "
             "they are and mirrored), 400 for checking · 1 epoch") in said
