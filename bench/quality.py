@@ -277,7 +277,9 @@ def run_row(row: Row, limit: float, env: dict) -> dict:
         out["hit_time_limit"] = (epochs[-1].get("elapsed_s") or 0) >= limit
     started = next((e for e in raw["events"] if e.get("event") == "started"), {})
     if "chosen_model" in started:
-        out["chosen"] = f"{started['chosen_model']}, unfreeze {started['chosen_unfreeze']}"
+        from tl_core.config import unfreeze_flag
+
+        out["chosen"] = f"{started['chosen_model']}, unfreeze {unfreeze_flag(started['chosen_unfreeze'])}"
     out.update(time_limit_s=limit, cpu_s=raw["cpu_s"], cmd=cmd)
     return out
 

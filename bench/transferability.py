@@ -36,7 +36,7 @@ from pathlib import Path
 from harness import ROOT, SHARED, fmt, log, machine, pct
 from quality import SUITE, write
 
-from tl_core.config import RANK_SAMPLE
+from tl_core.config import RANK_SAMPLE, unfreeze_flag
 
 GRID = ("head only", "unfreeze 1", "unfreeze 2", "unfreeze 3", "all")  # quality.json's modes the choice picks from
 FINE_TUNED = GRID[1:]
@@ -110,7 +110,7 @@ def choose_cold(path: str) -> dict:
     choice = choose(config, on_cpu=runtime.device.type == "cpu")
     seconds = time.perf_counter() - start
     ranking = ranking_status(config)
-    log(f"  choice: {choice.model}, unfreeze {choice.unfreeze} ({seconds:.1f}s on {runtime.label}): {choice.reason}")
+    log(f"  choice: {choice.model}, unfreeze {unfreeze_flag(choice.unfreeze)} ({seconds:.1f}s on {runtime.label}): {choice.reason}")
     return dict(model=choice.model, unfreeze=choice.unfreeze, reason=choice.reason, seconds=seconds,
                 device=runtime.label, ranking=[dict(model=s.model, score=s.score, seconds=s.seconds)
                                                for s in ranking.scores])
@@ -227,7 +227,7 @@ def choice_table(results: dict) -> str:
         best = f"{g['best_model']}, {g['best_mode']}: {pct(g['best_accuracy'])}" if g.get("best_model") else "—"
         per_head = c["seconds"] / g["head_only_s"] if g.get("head_only_s") else None
         met += [] if regret is None else [regret <= TARGET_REGRET]
-        lines.append(f"| {name} | {c['model']}, unfreeze {c['unfreeze']} | {pct(g.get('chosen_accuracy'))} | {best} "
+        lines.append(f"| {name} | {c['model']}, unfreeze {unfreeze_flag(c['unfreeze'])} | {pct(g.get('chosen_accuracy'))} | {best} "
                      f"| {fmt(regret, '.1f')} | {c['seconds']:.1f} | {fmt(total)} | {fmt(g.get('grid_s'), '.0f')}, "
                      f"{g.get('cells', 0)} | {fmt(per_head, '.2f', '×')} |")
     lines += ["", f"Regret at most {TARGET_REGRET:.0f} point on {sum(met)} of the {len(met)} datasets whose chosen "
@@ -242,7 +242,7 @@ def layers_table(results: dict) -> str:
              "|---|---|---|---|---|"]
     for name, r in results.items():
         curve = " ".join(f"{s:.2f}" for s in r["layer_scores"])
-        lines.append(f"| {name} | {r['best']} | {r['gap']:.2f} | {curve} | unfreeze {r['unfreeze']} |")
+        lines.append(f"| {name} | {r['best']} | {r['gap']:.2f} | {curve} | unfreeze {unfreeze_flag(r['unfreeze'])} |")
     return "\n".join(lines)
 
 

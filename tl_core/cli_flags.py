@@ -9,6 +9,7 @@ from .config import ALL, AUTO, RunConfig
 
 
 def _unfreeze(value: str) -> int:
+    """The inverse of config.unfreeze_flag."""
     if value.lower() in ("all", "auto"):
         return ALL if value.lower() == "all" else AUTO
     try:

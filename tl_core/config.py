@@ -47,6 +47,11 @@ def what_trains(unfreeze: int | None, from_scratch: bool = False, blocks: int | 
     return title if short else said
 
 
+def unfreeze_flag(unfreeze: int) -> str:
+    """`--unfreeze` as a person types it: "all", "auto" or the number (cli_flags reads it back)."""
+    return {ALL: "all", AUTO: "auto"}.get(unfreeze, str(unfreeze))
+
+
 def _about(text: str, **cli) -> dict:
     """A field's help text and how `transferlab train` spells it (flag, choices, metavar, group; cli=False hides it).
     Kept beside each field so the CLI, the Train page and this record never need their own copies."""

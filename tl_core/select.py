@@ -177,7 +177,7 @@ def layer_scores(sample: Sample, model: str = "") -> LayerScores:
     per_block, labels = pooled_blocks(model, sample)
     scores = [logme(reduce_dims(f), labels) for f in per_block]
     titles = [b.title for b in backbone.blocks]
-    unfreeze, reason = suggest_unfreeze(titles, scores)
+    unfreeze, reason = suggest_unfreeze(titles, scores, sample.kind)
     return LayerScores(model or default_model(sample.kind).name, titles, scores, unfreeze, reason)
 
 

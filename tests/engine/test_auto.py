@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from tl_core.auto import FEW_PER_CLASS, choose, few_examples
-from tl_core.config import AUTO, AUTO_MODEL, RunConfig, what_trains
+from tl_core.config import ALL, AUTO, AUTO_MODEL, RunConfig, what_trains
 from tl_core.models import find_model
 from tl_core.ranking import rank_into, ranking_file, ranking_status, start_ranking
 from tl_core.select import layer_scores, sample_data
@@ -34,6 +34,13 @@ def test_enough_pictures_per_class_follow_the_per_block_scores(warm_workspace, t
     assert choice.model == "efficientnet_lite0" and choice.unfreeze == layers.unfreeze
     assert choice.reason.startswith(layers.reason)
     assert choice.reason.endswith(f"{what_trains(layers.unfreeze)} (unfreeze {layers.unfreeze}).")
+
+
+def test_sentences_fine_tune_every_block_of_the_text_model(warm_workspace, yelp_subset):
+    choice = choose(RunConfig(data=str(yelp_subset), model=AUTO_MODEL, unfreeze=AUTO), on_cpu=True)
+    assert choice.model == "all-MiniLM-L6-v2" and choice.unfreeze == ALL
+    assert "fine-tuning every layer of a sentence model did best on all three text sets" in choice.why_blocks
+    assert choice.reason.endswith("So: MiniLM-L6 (sentence encoder), all blocks (unfreeze all).")
 
 
 def test_the_ranking_records_the_choice_training_makes(warm_workspace, image_subset):
