@@ -35,8 +35,10 @@ RANDOM_SEED = 0     # the random-weights baseline is always the same network
 # Examples the random twin sees: the twin of Lite2 on 200 pictures took 33 s of a cold 112 s `rank` of hymenoptera
 # (loaded machine), and on 100 the gaps read the same words (below).
 TWIN = 100
-# Below this many pictures torch runs the frozen pass: exporting each model's ONNX graph took 4.5 s under load
-# here, more than 20 pictures take through torch. Random weights get a graph of their own, never the pretrained one.
+# Below this many pictures torch runs the frozen pass. Profiled on a cold `choose` of ants/bees (2 AVX-512 cores):
+# exporting a graph took 0.6-1.6 s, and ONNX Runtime's three passes over 149 pictures 7.4 s in all, so a fresh
+# export and Lite2's pass cost about what torch's 3.0 s over its random twin's 99 pictures did. Random weights get a
+# graph of their own, never the pretrained one.
 ONNX_FROM = 100
 
 

@@ -39,7 +39,7 @@ def test_enough_pictures_per_class_follow_the_per_block_scores(warm_workspace, t
 def test_sentences_fine_tune_every_block_of_the_text_model(warm_workspace, yelp_subset):
     choice = choose(RunConfig(data=str(yelp_subset), model=AUTO_MODEL, unfreeze=AUTO), on_cpu=True)
     assert choice.model == "all-MiniLM-L6-v2" and choice.unfreeze == ALL
-    assert "fine-tuning every layer of a sentence model did best on all three text sets" in choice.why_blocks
+    assert "fine-tuning every layer of a sentence model did better than fine-tuning only its last" in choice.why_blocks
     assert choice.reason.endswith("So: MiniLM-L6 (sentence encoder), all blocks (unfreeze all).")
 
 
