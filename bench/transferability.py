@@ -34,7 +34,7 @@ import time
 from itertools import combinations
 from pathlib import Path
 
-from harness import ROOT, SHARED, fmt, log, machine, pct
+from harness import ROOT, SHARED, commit, fmt, log, machine, pct
 from quality import SUITE, write
 
 from tl_core.config import RANK_SAMPLE, unfreeze_flag
@@ -203,7 +203,8 @@ def _sample_size(saved: dict) -> str:
 
 def _choice_when(saved: dict) -> str:
     again = saved.get("choice_when")
-    said = f", timed again on {again} (load {saved['choice_load'][0]:.1f} at its start)" if again else ""
+    at = f" at commit {saved['choice_commit']}" if saved.get("choice_commit") else ""
+    said = f", timed again{at} on {again} (load {saved['choice_load'][0]:.1f} at its start)" if again else ""
     return said + (f" ({saved['choice_note']})" if saved.get("choice_note") else "")
 
 
@@ -290,7 +291,8 @@ def choices_again(saved: dict, args: argparse.Namespace) -> dict:
     quality = json.loads(args.quality.read_text()) if args.quality.exists() else None
     suites = {s.name: s for s in SUITE}
     saved.pop("choice_note", None)  # it spoke of the timing this one replaces
-    saved.update(choice_when=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), choice_load=list(os.getloadavg()),
+    saved.update(choice_when=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), choice_commit=commit(ROOT),
+                 choice_load=list(os.getloadavg()),
                  rank_sample=RANK_SAMPLE, quality=quality_note(args.quality, quality))
     for name in args.only.split(","):
         log(f"{name}:")
