@@ -172,6 +172,7 @@ def test_getting_ready_says_what_its_progress_counts(app, home):
     run = running_run(events.make(events.PREPARING, text=text, done=3200, total=5200, unit="views"), unfreeze=2)
     at = open_page(app, "train", run=run.id)
     assert f"{text}: 3,200 of 5,200 views" in [bar.proto.text.replace("\\", "") for bar in at.get("progress")]
+    assert not at.get("plotly_chart")  # no empty loss and accuracy axes (epochs 0 to 6) before training starts
 
 
 def test_training_on_says_how_each_picture_is_seen(app, home):
