@@ -102,7 +102,8 @@ class Budget:
 # their own (the recipe's epochs and early stop; the cap only guards), measured in --long at 1.2-5.5× head only. "all"
 # and "from scratch" keep short limits: every forward runs there, and they are the slow modes the table warns about.
 # The tutorial's full fine-tune gets 3× the time unfreeze 2 took to its best, so "≥ 3× faster to the same accuracy" is
-# decided either way; its cap stays above 3× plant_tomato's (105 s at d387b8a: the cap of 300 s then cut it to 2.98×). The plain transformers loop gets 8× text head only (3-4 epochs of its unfused AdamW).
+# decided either way; its cap stays above 3× plant_tomato's (105 s at d387b8a: the cap of 300 s then cut it to 2.98×).
+# The plain transformers loop gets 8× text head only (3-4 epochs of its unfused AdamW).
 BUDGETS = {
     ("image", "head"): Budget(0, "head", 600, 600),            # a guard: head only ends on its own
     ("image", "unfreeze 2"): Budget(5, "head", 60, 400),      # the recipe ends these on its own (early stop)

@@ -250,8 +250,9 @@ def choice_table(results: dict) -> str:
         if head_s and c.get("seconds_exported"):
             per_head += f" ({c['seconds_exported'] / head_s:.2f}×)"
         met += [] if regret is None else [regret <= TARGET_REGRET]
-        lines.append(f"| {name} | {c['model']}, unfreeze {unfreeze_flag(c['unfreeze'])} | {pct(g.get('chosen_accuracy'))} | {best} "
-                     f"| {fmt(regret, '.1f')} | {c['seconds']:.1f} | {fmt(c.get('seconds_exported'))} | {fmt(total)} | {fmt(g.get('grid_s'), '.0f')}, "
+        lines.append(f"| {name} | {c['model']}, unfreeze {unfreeze_flag(c['unfreeze'])} | "
+                     f"{pct(g.get('chosen_accuracy'))} | {best} | {fmt(regret, '.1f')} | {c['seconds']:.1f} | "
+                     f"{fmt(c.get('seconds_exported'))} | {fmt(total)} | {fmt(g.get('grid_s'), '.0f')}, "
                      f"{g.get('cells', 0)} | {per_head} |")
     lines += ["", f"Regret at most {TARGET_REGRET:.0f} point on {sum(met)} of the {len(met)} datasets whose chosen "
               f"cell is in the grid (of {len(results)}).", "", "Reasons given:", ""]

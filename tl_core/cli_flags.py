@@ -5,13 +5,14 @@ import argparse
 import dataclasses
 import typing
 
-from .config import ALL, AUTO, RunConfig
+from .config import UNFREEZE_WORDS, RunConfig
 
 
 def _unfreeze(value: str) -> int:
     """The inverse of config.unfreeze_flag."""
-    if value.lower() in ("all", "auto"):
-        return ALL if value.lower() == "all" else AUTO
+    words = {word: n for n, word in UNFREEZE_WORDS.items()}
+    if value.lower() in words:
+        return words[value.lower()]
     try:
         return int(value)
     except ValueError:

@@ -47,9 +47,12 @@ def what_trains(unfreeze: int | None, from_scratch: bool = False, blocks: int | 
     return title if short else said
 
 
+UNFREEZE_WORDS = {ALL: "all", AUTO: "auto"}  # how `--unfreeze` spells the choices that are not a number
+
+
 def unfreeze_flag(unfreeze: int) -> str:
     """`--unfreeze` as a person types it: "all", "auto" or the number (cli_flags reads it back)."""
-    return {ALL: "all", AUTO: "auto"}.get(unfreeze, str(unfreeze))
+    return UNFREEZE_WORDS.get(unfreeze, str(unfreeze))
 
 
 def _about(text: str, **cli) -> dict:

@@ -100,7 +100,7 @@ def _progress(run_id: str, events: list[dict], started: dict | None, state: str,
     for note in (e for e in events if e["event"] == "note"):
         st.info(esc(note.get("text", "")), icon=":material/info:")
     if started and (live or progress or epochs_done):  # getting ready, the axes would have nothing to scale to
-        st.caption(f"Epochs finished: {len(epochs_done)}" + (f" of {started['epochs']}" if started else ""))
+        st.caption(f"Epochs finished: {len(epochs_done)} of {started['epochs']}")
         st.plotly_chart(charts.curves(events, run_id, earlier), key=f"curves_{run_id}", config=charts.CONFIG)
         if charts.curves_note(events):
             st.caption(charts.curves_note(events))
