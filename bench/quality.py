@@ -604,7 +604,7 @@ seen in training are also in validation (the suite's README warns of it).
 ## How to reproduce
 
 ```bash
-.venv/bin/python bench/quality.py                 # everything (about 55 min on 2 idle cores); rewrites this file
+.venv/bin/python bench/quality.py                 # everything (about 70 min on 2 idle cores); rewrites this file
 .venv/bin/python bench/quality.py --quick         # smoke run: 2 datasets, tiny budgets
 .venv/bin/python bench/quality.py --only plant_tomato --models efficientnet_lite0 --out /tmp/q.md
 .venv/bin/python bench/quality.py --render docs/quality.json   # rewrite this page from the JSON, run nothing
