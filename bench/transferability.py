@@ -124,11 +124,12 @@ def again_with_graphs(config, on_cpu: bool) -> float:
     ranking, decoded pictures and frozen features removed, the networks built again): what a person's next data
     pays once any earlier ranking on this computer exported them, since a graph serves every dataset."""
     from tl_core import choose, select
-    from tl_core.workspace import home
+    from tl_core.ranking import ranking_file
+    from tl_core.workspace import cache_dir
 
-    shutil.rmtree(home() / "rankings", ignore_errors=True)
+    shutil.rmtree(ranking_file(config).parent)
     for cache in ("decoded", "frozen"):
-        shutil.rmtree(home() / "cache" / cache, ignore_errors=True)
+        shutil.rmtree(cache_dir(cache))
     select._built.cache_clear()
     start = time.perf_counter()
     choose(config, on_cpu=on_cpu)
