@@ -30,6 +30,7 @@ FEW_PER_CLASS = 50
 # accuracy (96.2 %), Lite0 -0.317 at 94.9 %; pretrained against random weights differ by 0.6-0.7. Cold, Lite0's
 # frozen pass over 40 pictures took 5.5 s against 11.0 s (Lite1) and 10.8 s (Lite2): the smaller, the faster.
 CLOSE = 0.05
+RANKING_NOW = "Ranking the available models on a sample of your data, to choose one"  # a step of getting ready
 WAIT_S = 180.0  # a ranking of this data already running in the background is waited for, not repeated
 # Once the curve says blocks must adapt, fine-tune at least this many. Measured on every suite dataset (Lite0 and
 # MiniLM, docs/quality-long.md as of commit ec26e06): unfreeze 3 scored at least as high as unfreeze 1 and 2 on all 7,
@@ -121,7 +122,7 @@ def ranking_for(config: RunConfig, on_event: events.EventSink = events.ignore) -
     ranking = finished_ranking(config, wait_s=WAIT_S)
     if ranking is not None:
         return ranking
-    on_event(events.make(events.NOTE, text="Ranking the available models on a sample of your data, to choose one."))
+    on_event(events.make(events.PREPARING, text=RANKING_NOW))
     return rank_into(ranking_file(config), config)
 
 

@@ -147,6 +147,8 @@ class _ProgressPrinter:
             print(f"\repoch {event['epoch']:3}  train loss {event['train_loss']:.3f}  val loss {event['val_loss']:.3f}"
                   f"  val accuracy {event['val_accuracy']:.1%}  ({event['elapsed_s']:.1f}s)" + " " * 20,
                   file=sys.stderr)
+        elif kind == "preparing" and not event.get("total"):  # a step of getting ready that is not counted
+            print(f"{event['text']}…", file=sys.stderr)
         elif kind in ("note", "failed"):
             print(f"\n{event.get('text') or event.get('reason')}", file=sys.stderr)
 

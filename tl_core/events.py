@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-PREPARING = "preparing"    # text, done, total, unit: reading pictures, or the frozen network running once over them
+PREPARING = "preparing"    # text, and done, total, unit when counted: ranking the models (not counted), reading
+                           # pictures, or the frozen network running once over them; shown only until training starts
 STARTED = "started"        # the plan: device, precision, trainable/total params, steps, examples; head_fit (train_loss,
                            # val_loss, val_accuracy, elapsed_s) when the head was first fitted on frozen features,
                            # before step 1;

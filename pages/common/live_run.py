@@ -67,10 +67,12 @@ def _before_training(run, status: dict, events: list[dict], started: dict | None
                 "and passing your examples through the frozen layers. This can take a minute; the curves "
                 "start when training does.", icon=":material/hourglass_top:")
         preparing = [e for e in events if e["event"] == "preparing"]
-        if preparing and preparing[-1].get("total"):
-            last = preparing[-1]
+        last = preparing[-1] if preparing else {}
+        if last.get("total"):
             st.progress(min(1.0, last["done"] / last["total"]),
                         text=f"{esc(last['text'])}: {last['done']:,} of {last['total']:,} {last.get('unit', '')}")
+        elif last:
+            st.caption(f"{esc(last['text'])}…")
 
 
 def _training_on(started: dict, status: dict) -> None:

@@ -175,6 +175,21 @@ def test_getting_ready_says_what_its_progress_counts(app, home):
     assert not at.get("plotly_chart")  # no empty loss and accuracy axes (epochs 0 to 6) before training starts
 
 
+def test_ranking_the_models_shows_only_while_getting_ready(app, home):
+    """An automatic run that ranks the models itself says so while getting ready; once training started the step is
+    over. Before, the sentence stayed on the page as a notice after the run had finished."""
+    from tl_core import auto, events
+
+    run = running_run(events.make(events.PREPARING, text=auto.RANKING_NOW), model="auto")
+    assert f"{auto.RANKING_NOW}…" in texts(open_page(app, "train", run=run.id))
+    started = events.make(events.STARTED, device="CPU", trainable_params=2562, total_params=3_376_132,
+                          train_examples=12, val_examples=4, epochs=1, steps=1)
+    with (run.dir / "events.jsonl").open("a") as out:
+        out.write(json.dumps(started) + "\n")
+    at = open_page(app, "train", run=run.id)
+    assert not at.exception and auto.RANKING_NOW not in texts(at)
+
+
 def test_training_on_says_how_each_picture_is_seen(app, home):
     """Two views of each picture are the picture as it is and its mirror; the line said "each seen 2 ways: mirrored
     or augmented copies" for them, though no augmented copy was made (the progress bar before it names them right)."""

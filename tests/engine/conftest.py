@@ -36,12 +36,13 @@ def link_photos(root: Path, layout: dict[str, dict[str, int]]) -> Path:
 
 
 def from_start(events: list[dict]) -> list[dict]:
-    """The events from `started` on. Before it come only `preparing` (reading pictures, the frozen network's
-    pass, each with text and done <= total) and `note` events; a run refused at once has none of them."""
+    """The events from `started` on. Before it come only `preparing` (ranking the models, reading pictures, the
+    frozen network's pass, each with text and, when counted, done <= total) and `note` events; a run refused at once
+    has none of them."""
     start = next((i for i, e in enumerate(events) if e["event"] not in ("preparing", "note")), len(events))
     for event in events[:start]:
         if event["event"] == "preparing":
-            assert event["text"] and 0 <= event["done"] <= event["total"], event
+            assert event["text"] and 0 <= event.get("done", 0) <= event.get("total", 0), event
     return events[start:]
 
 

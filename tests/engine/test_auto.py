@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from tl_core.auto import FEW_PER_CLASS, choose, few_examples
+from tl_core.auto import FEW_PER_CLASS, RANKING_NOW, choose, few_examples
 from tl_core.config import ALL, AUTO, AUTO_MODEL, RunConfig, what_trains
 from tl_core.models import find_model
 from tl_core.ranking import rank_into, ranking_file, ranking_status, start_ranking
@@ -15,7 +15,9 @@ from .conftest import link_photos, wait_for
 
 def test_few_pictures_per_class_train_only_the_head_of_the_best_model(warm_workspace, image_subset):
     config = RunConfig(data=str(image_subset), model=AUTO_MODEL, unfreeze=AUTO)
-    on_gpu = choose(config, on_cpu=False)
+    said = []
+    on_gpu = choose(config, said.append, on_cpu=False)
+    assert [(e["event"], e["text"]) for e in said] == [("preparing", RANKING_NOW)]  # a step of getting ready
     ranking = ranking_status(config)  # written by the choice, for the app
     assert ranking.state == "done" and on_gpu.model == ranking.scores[0].model
     assert on_gpu.unfreeze == 0 and f"fewer than about {FEW_PER_CLASS}" in on_gpu.reason
