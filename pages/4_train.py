@@ -257,13 +257,13 @@ if project:
         if problem:
             frame.error(problem)
 
+LEAVE_IT = "You can leave this page or reload it: training goes on, and this page reconnects."  # only while live
 run_id = st.query_params.get("run")
 current = engine.get_run(run_id)
 if current is not None:
     st.header("Training")
-    st.caption(f"{esc(runview.run_label(current))}. You can leave this page or reload it: training goes on, "
-               "and this page reconnects.")
     live = current.active
+    st.caption(f"{esc(runview.run_label(current))}." + (f" {LEAVE_IT}" if live else ""))
     st.fragment(run_every=1.0 if live else None)(live_run.panel)(current.id, live)
 elif run_id:
     frame.error(f"There is no run called {run_id}. Start a new one above.")

@@ -45,14 +45,15 @@ if metrics.get("best_epoch") == 0:
 device = str(metrics.get("device", "?"))
 d.metric("Trained on", device.split(",")[0], help=f"The processor that trained this model: {device}.")
 
+PER_CLASS = {"precision": "precision", "recall": "recall", "F1 score": "f1"}  # the table's columns, from metrics
 left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("Per class")
-    rows = [{"class": name, "precision": 100 * m["precision"], "recall": 100 * m["recall"], "F1 score": 100 * m["f1"],
+    rows = [{"class": name, **{column: frame.whole_percent(m[key]) for column, key in PER_CLASS.items()},
              "examples": m["support"]} for name, m in metrics.get("per_class", {}).items()]
     percent = st.column_config.NumberColumn(format="%.0f%%")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="per_class",
-                 column_config={"precision": percent, "recall": percent, "F1 score": percent})
+                 column_config=dict.fromkeys(PER_CLASS, percent))
     st.caption("**Precision**: when the model says this class, how often it is right. "
                "**Recall**: of the examples of this class, how many it found. "
                "**F1**: both in one number.")
@@ -134,7 +135,7 @@ if selected and kind == "image":
         right_ones_for_comparison()
 elif selected:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
-                                "how sure": 100 * m["confidence"]} for m in selected]),
+                                "how sure": frame.whole_percent(m["confidence"])} for m in selected]),
                  hide_index=True, key="text_mistakes",
                  column_config={"how sure": st.column_config.NumberColumn(format="%.0f%%")})
 

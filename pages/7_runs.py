@@ -44,7 +44,7 @@ def row(run, config) -> dict:
         "project": projects.name(owner) if owner else "none (command line)",
         "data": runview.run_data(config, started or None),
         "status": runview.run_state(run),
-        "accuracy": 100 * metrics["accuracy"] if "accuracy" in metrics else None,
+        "accuracy": frame.whole_percent(metrics["accuracy"]) if "accuracy" in metrics else None,
         "fine-tuned": runview.what_trained(config, choice),
         "model": runview.model_title(config, run.kind, choice),
         "epochs": setting(config.epochs, started.get("epochs")),

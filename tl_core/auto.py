@@ -104,7 +104,9 @@ def decide(config: RunConfig, kind: str, smallest: int, on_cpu: bool, scores: li
         model, why_model = config.model or default_model(kind).name, ""
     unfreeze, why_blocks = (pick_unfreeze(smallest, lambda: layers_of(model)) if config.unfreeze == AUTO
                             else (config.unfreeze, ""))
-    chosen = f"So: {_title(model)}, {what_trains(unfreeze, config.from_scratch)} (unfreeze {unfreeze_flag(unfreeze)})."
+    blocks = f"{what_trains(unfreeze, config.from_scratch)} (unfreeze {unfreeze_flag(unfreeze)})"
+    yours = config.unfreeze != AUTO and not config.from_scratch  # the model chosen for the person, not the blocks
+    chosen = f"So: {_title(model)}, " + (f"and the blocks you chose: {blocks}." if yours else f"{blocks}.")
     return Choice(model, unfreeze, " ".join(s for s in (why_model, why_blocks, chosen) if s), why_model, why_blocks)
 
 

@@ -179,6 +179,12 @@ RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&])")
 
 
+def whole_percent(share: float) -> int:
+    """A share as the whole percent the sentences beside a table say (`f"{share:.0%}"`, halves to even): a table's
+    own "%.0f" rounds halves up in the browser, so a run's 62.5 % read 63 % in the runs table and 62 % in its name."""
+    return round(100 * share)
+
+
 def esc(text: object) -> str:
     """User text (a class name, a file name, an error naming one) made inert inside Streamlit markdown."""
     return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))

@@ -114,8 +114,16 @@ def knowledge(project: dict, kind: str, smallest: int) -> None:
     st.markdown(f"**How much each block of {esc(engine.model_info(layers.model, kind).title)} already knows**")
     st.plotly_chart(charts.layer_knowledge(tl_core.plain_names(layers.blocks, kind), layers.scores),
                     key="layer_knowledge", config=charts.CONFIG)
-    st.caption(" ".join(s for s in (how_to_read("layer_knowledge"), esc(layers.reason),
-                                    esc(tl_core.few_examples(smallest))) if s))
+    st.caption(f"{how_to_read('layer_knowledge')} {esc(knowledge_words(layers, smallest))}")
+
+
+def knowledge_words(layers, smallest: int) -> str:
+    """What the per-block scores propose and, when the smallest class is too small to fine-tune blocks, why
+    training will not follow them: said as such, so the chart's caption and the proposal beside it agree."""
+    few = tl_core.few_examples(smallest)
+    if few and layers.unfreeze:
+        return f"On the scores alone: {layers.reason} However, {few[0].lower()}{few[1:]}"
+    return " ".join(s for s in (layers.reason, few) if s)
 
 
 def pick_block(names: list[str], key: str, label: str = "Look inside a block") -> int | None:

@@ -134,9 +134,14 @@ def run_state(run) -> str:
     return STATES.get(state, state)
 
 
+def _project_id(config) -> str | None:
+    """The id of the project a run (its config) was started from on the Train step; None from the command line."""
+    return (config.extra or {}).get("project") if config else None
+
+
 def run_project(config) -> dict | None:
     """The project a run (its config) was started from on the Train step; None for one from the command line."""
-    return projects.load((config.extra or {}).get("project")) if config else None
+    return projects.load(_project_id(config))
 
 
 def data_name(config) -> str:
@@ -161,11 +166,15 @@ def run_data(config, started: dict | None) -> str:
 
 
 def pick_run(page: str, label: str = "Which run?"):
-    """The run in the URL, else the newest one with a trained model; the person can choose another."""
-    runs = [r for r in engine.runs_safe() if r.has_model()]
+    """The run in the URL, else the newest one with a trained model of this tab's project (of any, when no project
+    is open); the person can choose another of them. Before, a project reopened without runs of its own showed
+    the other project's newest run: a sentence model's results under a picture project."""
+    wanted = st.query_params.get("run")
+    project = projects.current()
+    runs = [r for r in engine.runs_safe() if r.has_model()
+            and (project is None or r.id == wanted or _project_id(engine.run_config(r)) == project["id"])]
     if not runs:
         return None
-    wanted = st.query_params.get("run")
     ids = [r.id for r in runs]
     index = ids.index(wanted) if wanted in ids else 0
     labels = {r.id: run_label(r) for r in runs}

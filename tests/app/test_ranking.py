@@ -56,6 +56,19 @@ def test_the_proposal_is_what_training_will_choose():
     assert ranking.proposal_words((-1, PEAK), 8).startswith("**TransferLab proposes: all blocks**")
 
 
+def test_the_per_block_caption_agrees_with_the_proposal():
+    """Scores that propose blocks, with too few pictures to follow them: the caption says both, in that order."""
+    from pages.common.layers import knowledge_words
+
+    layers = done().layers
+    assert knowledge_words(layers, 60) == PEAK
+    assert knowledge_words(layers, 20) == f"On the scores alone: {PEAK} However, your smallest class has 20 " \
+        "examples, fewer than about 50: with so few, fine-tuning blocks tends to overfit and training only the new " \
+        "head usually does best."
+    head_only = Layers(layers.model, BLOCKS, layers.scores, 0, "The score climbs to the last block.")
+    assert knowledge_words(head_only, 20) == f"The score climbs to the last block. {tl_core.few_examples(20)}"
+
+
 def test_the_meter_fills_as_far_as_its_sentence_says():
     """Each of the engine's three relatedness sentences has its own fill."""
     from tl_core.select import relatedness_sentence

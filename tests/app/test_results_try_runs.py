@@ -163,6 +163,41 @@ def test_runs_say_their_project_and_data_and_overlay_the_current_projects(app, h
     assert at.segmented_control(key="runs_kind_text").value == "text"
 
 
+@pytest.mark.parametrize("page", ["results", "try", "understand"])
+def test_a_project_shows_its_own_runs(app, home, trained, page):
+    """A project's Results, Try and Why it works pick among its own runs. Before, a reopened project showed the
+    newest run of any project: a sentence model's results and classes under a picture project."""
+    pictures = make_project(home, "image", name="Ants and bees")
+    other = make_project(home, "image", name="Other photos")
+    ours = copy_run(trained, home, "20990101-000000-0001", project=pictures)
+    theirs = copy_run(trained, home, "20990101-000000-0002", project=other)  # the newest run
+    at = open_page(app, page, project=pictures["id"])
+    assert not at.exception
+    assert at.selectbox[0].value == ours and len(at.selectbox[0].options) == 1
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=60), page,
+                   project=make_project(home, "image", name="Nothing trained yet")["id"])
+    assert not at.selectbox and "No trained model yet" in texts(at)
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=60), page, project=pictures["id"],
+                   run=theirs)  # a link to another project's run still opens it
+    assert at.selectbox[0].value == theirs
+
+
+def test_a_half_percent_reads_the_same_in_tables_and_sentences(app, home, trained):
+    """62.5 % read "62% correct" in a run's name and 63 % in the runs table beside it (the browser rounds halves
+    up, Python to even); the per-class table's 37.5 % likewise."""
+    run = copy_run(trained, home, "20990101-000000-0004")
+    metrics = json.loads((home / "runs" / run / "metrics.json").read_text())
+    first = next(iter(metrics["per_class"]))
+    metrics["accuracy"], metrics["per_class"][first]["recall"] = 0.625, 0.625
+    (home / "runs" / run / "metrics.json").write_text(json.dumps(metrics))
+    at = open_page(app, "runs")
+    assert " · 62% correct · " in at.selectbox(key="download_pick_image").options[0]
+    assert at.dataframe[0].value["accuracy"].tolist() == [62]
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=60), "results", run=run)
+    per_class = next(d.value for d in at.dataframe if "recall" in d.value.columns).set_index("class")
+    assert per_class.loc[first, "recall"] == 62
+
+
 def test_a_stopped_run_is_marked_stopped_in_pickers(app, home, trained):
     stopped = copy_run(trained, home, "20990101-000000-0003", state="cancelled")
     at = open_page(app, "results", run=stopped)

@@ -181,7 +181,8 @@ def test_ranking_the_models_shows_only_while_getting_ready(app, home):
     from tl_core import auto, events
 
     run = running_run(events.make(events.PREPARING, text=auto.RANKING_NOW), model="auto")
-    assert f"{auto.RANKING_NOW}…" in texts(open_page(app, "train", run=run.id))
+    said = texts(open_page(app, "train", run=run.id))
+    assert f"{auto.RANKING_NOW}…" in said and "You can leave this page or reload it: training goes on" in said
     started = events.make(events.STARTED, device="CPU", trainable_params=2562, total_params=3_376_132,
                           train_examples=12, val_examples=4, epochs=1, steps=1)
     with (run.dir / "events.jsonl").open("a") as out:
@@ -216,6 +217,7 @@ def test_a_finished_run_reconnects_from_the_url(trained_app, trained_home):
     assert not at.exception
     elapsed = tl_core.get_run(trained_home["run"]).events()[-1]["elapsed_s"]  # the finished event's
     assert f"Training finished in {tl_core.duration(elapsed)}." in texts(at)
+    assert "You can leave this page" not in texts(at)  # said while it trains; it stayed after the run had ended
     assert "Epochs finished: 1 of 1" in texts(at)
     assert at.button(key=f"to_results_{trained_home['run']}")
     at.button(key=f"to_results_{trained_home['run']}").click().run()

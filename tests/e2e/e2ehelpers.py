@@ -51,6 +51,12 @@ def text(page, value: str, timeout: float = 30_000):
     return locator
 
 
+def run_panel(page) -> None:
+    """Wait for the Train step's view of a run: the sentence it shows while the run goes on, or how it ended."""
+    page.get_by_text("You can leave this page or reload it").or_(page.get_by_text("Training finished in")).or_(
+        page.get_by_text("Training was interrupted")).first.wait_for(state="visible", timeout=30_000)
+
+
 def wait_for_rerun(page) -> None:
     """Let Streamlit finish the script run a click started."""
     page.wait_for_timeout(300)
@@ -173,7 +179,7 @@ def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
     text(page, "You can leave this page or reload it")
     if reload:  # a refresh is a new session: the run must come back from the URL
         page.reload()
-        text(page, "You can leave this page or reload it")
+        run_panel(page)
     seen_running: list[int] = []
     deadline = time.time() + 150
     while time.time() < deadline:

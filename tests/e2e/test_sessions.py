@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from e2ehelpers import SHOTS, add_photo_classes, choose_blocks_myself, disk_project, photos, pick_model, read, \
-    set_epochs, start_training, text
+    run_panel, set_epochs, start_training, text
 
 pytestmark = pytest.mark.e2e
 
@@ -178,7 +178,7 @@ def test_a_server_restart_during_a_run_loses_nothing(context, app_server):
     cells = runs_table(page)
     assert runs(app_server.home) == earlier and all(started(run) in cells for run in earlier)
     page.goto(f"{app_server.url}/train?run={run_id}")
-    text(page, "You can leave this page or reload it")
+    run_panel(page)
     ended = page.get_by_text("Training finished in").or_(page.get_by_text("Training was interrupted"))
     ended.first.wait_for(state="visible", timeout=120_000)
     assert read(run / "status.json")["state"] in ("finished", "interrupted")

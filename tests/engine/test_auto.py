@@ -26,6 +26,9 @@ def test_few_pictures_per_class_train_only_the_head_of_the_best_model(warm_works
     on_cpu = choose(config, on_cpu=True)  # the same ranking, read back; within CLOSE the smaller model
     assert find_model(on_cpu.model).params_m <= find_model(on_gpu.model).params_m
     assert find_model(on_cpu.model).title in on_cpu.reason
+    mine = choose(RunConfig(data=str(image_subset), model=AUTO_MODEL, unfreeze=1), on_cpu=True)  # the blocks mine
+    assert mine.reason.endswith(f"So: {find_model(mine.model).title}, and the blocks you chose: the last block "
+                                f"(unfreeze 1).")  # it read "So: EfficientNet-Lite1, the last block (unfreeze 1)."
 
 
 def test_enough_pictures_per_class_follow_the_per_block_scores(warm_workspace, tmp_path):
