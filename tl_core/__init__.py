@@ -34,6 +34,7 @@ _API = {
     "logme": "transferability", "probe_accuracy": "transferability",
     "start_ranking": "ranking", "ranking_status": "ranking", "Ranking": "ranking", "choose": "auto", "Choice": "auto",
     "blocks_proposal": "auto", "few_examples": "auto", "smallest_class": "auto", "scratch_model": "auto",
+    "CLOSE_SCORES": "auto",
     "home": "workspace",
 }
 

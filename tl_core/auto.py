@@ -6,9 +6,9 @@
 `decide` is the one place the choices are made: training calls it through `choose`, and the app's ranking job
 through `select.recommend`, whose record (`ranking.Recommended`) the Model and Train pages show; on the same data
 and device both get the same model, blocks and reason. The model: the best LogME of the ranking, except that on a
-CPU a smaller model scoring within CLOSE of the best is taken. How many blocks: none below FEW_PER_CLASS examples
-in the smallest class, else what the chosen model's per-block scores suggest (`suggest_unfreeze`), and every block of
-a text model.
+CPU a smaller model scoring within CLOSE_SCORES of the best is taken. How many blocks: none below FEW_PER_CLASS
+examples in the smallest class, else what the chosen model's per-block scores suggest (`suggest_unfreeze`), and every
+block of a text model.
 """
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ from .rundata import open_run_data
 # With fewer than about 50 examples per class (the smallest class counted), only the new head usually does best
 # (bench/tutorial_recipe.py); docs/selection.md measures the regret it costs.
 FEW_PER_CLASS = 50
-# LogME differences below this count as a tie, and on a CPU the smaller model then trains. Measured with
+# LogME differences below this count as a tie, and on a CPU the smaller model then trains (the Model page's chart
+# draws such scores nearly alike). Measured with
 # bench/transferability.py on ants/bees, 40 per class: Lite1 -0.064 and Lite2 -0.022 with the same 5-fold probe
 # accuracy (96.2 %), Lite0 -0.317 at 94.9 %; pretrained against random weights differ by 0.6-0.7. Cold, Lite0's
 # frozen pass over 40 pictures took 5.5 s against 11.0 s (Lite1) and 10.8 s (Lite2): the smaller, the faster.
-CLOSE = 0.05
+CLOSE_SCORES = 0.05
 RANKING_NOW = "Ranking the available models on a sample of your data, to choose one"  # a step of getting ready
 WAIT_S = 180.0  # a ranking of this data already running in the background is waited for, not repeated
 # Once the curve says blocks must adapt, fine-tune at least this many. Measured on every suite dataset (Lite0 and
@@ -129,7 +130,7 @@ def ranking_for(config: RunConfig, on_event: events.EventSink = events.ignore) -
 
 
 def pick_model(scores: list, on_cpu: bool) -> tuple[str, str]:
-    """The best-scored model, or on a CPU the smallest within CLOSE of it; with the reason."""
+    """The best-scored model, or on a CPU the smallest within CLOSE_SCORES of it; with the reason."""
     if not scores:
         raise ValueError("No model for this kind of data is available offline: connect once to download one.")
     best = scores[0]
@@ -137,12 +138,12 @@ def pick_model(scores: list, on_cpu: bool) -> tuple[str, str]:
             if len(scores) > 1 else f"{best.title} is the one model available for your data.")
     if not on_cpu:
         return best.model, said
-    close = [s for s in scores if s.score >= best.score - CLOSE]
+    close = [s for s in scores if s.score >= best.score - CLOSE_SCORES]
     small = min(close, key=lambda s: _params(s.model))
     if small.model == best.model:
         return best.model, said
-    return small.model, (f"{small.title} scores within {CLOSE} of the best, {best.title} ({small.score:.2f} against "
-                         f"{best.score:.2f}), and is smaller, so it trains faster on this computer's CPU.")
+    return small.model, (f"{small.title} scores within {CLOSE_SCORES} of the best, {best.title} ({small.score:.2f} "
+                         f"against {best.score:.2f}), and is smaller, so it trains faster on this computer's CPU.")
 
 
 def pick_unfreeze(smallest: int, layers: Callable[[], Layers | None]) -> tuple[int, str] | None:

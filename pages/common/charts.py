@@ -10,7 +10,7 @@ import html
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tl_core import plural, scored_epochs_in
+from tl_core import CLOSE_SCORES, plural, scored_epochs_in
 
 from .frame import plot_text
 
@@ -157,9 +157,10 @@ def ranking(scores: list[tuple[str, float, float]], recommended: str | None) -> 
     values = [score for _, score, _ in scores]
     marked = [title == recommended for title in titles]
     spread = (max(values) - min(values)) or 1.0
-    # LogME is often negative: bars drawn from zero made the worst model's bar the longest. They start a little
-    # below the lowest score instead, so the longer bar is always the better fit; the axis keeps the true scores.
-    floor = min(values) - 0.25 * spread
+    # LogME is often negative: bars drawn from zero made the worst model's bar the longest. They start below the
+    # lowest score instead, so the longer bar is always the better fit; the axis keeps the true scores. At least
+    # 4 ties below it: a floor just under the lowest drew -0.49, -0.51 and -0.54 (a tie for the engine) 5x apart.
+    floor = min(values) - max(0.25 * spread, 4 * CLOSE_SCORES)
     fig = go.Figure(go.Bar(
         x=[v - floor for v in values], base=floor, y=titles, orientation="h",
         marker_color=[BLUE if m else GREY for m in marked],
@@ -169,7 +170,7 @@ def ranking(scores: list[tuple[str, float, float]], recommended: str | None) -> 
         hovertemplate="%{y}: score %{customdata[0]:.3f}<br>scored in %{customdata[1]:.1f} s<extra></extra>"))
     fig.update_layout(title="How well each model fits your data", xaxis_title="score (higher fits better)",
                       yaxis_type="category", yaxis_autorange="reversed", showlegend=False,
-                      xaxis_range=[floor, max(values) + 0.45 * spread])  # room for the text beside the longest bar
+                      xaxis_range=[floor, max(values) + 0.36 * (max(values) - floor)])  # room for the longest's text
     return _layout(fig, 110 + 45 * len(scores), "model ranking")
 
 
@@ -234,9 +235,10 @@ def _short(n: int) -> str:
 
 def layer_bars(names: list[str], values: list[float], colours: list[str], axis: str, hover: str,
                presenting: bool = False) -> go.Figure:
-    """One horizontal bar per block, drawn like the network: output side at the top, input side at the bottom.
-    Only our own strings (block names, numbers) go in."""
-    fig = go.Figure(go.Bar(x=values[::-1], y=names[::-1], orientation="h", marker_color=colours[::-1],
+    """One horizontal bar per block, drawn like the network: output side at the top, input side at the bottom
+    (plotly puts a category axis's first name at the bottom, so the names go in input side first; reversed, the
+    chart stood upside down beside the drawing). Only our own strings (block names, numbers) go in."""
+    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colours,
                            hovertemplate=f"%{{y}}: {hover}<extra></extra>"))
     fig.update_layout(xaxis_title=axis, yaxis_type="category", showlegend=False, font=dict(size=17 if presenting
                                                                                           else 12))
@@ -247,7 +249,7 @@ def layer_change(changes: dict, presenting: bool = False) -> go.Figure:
     """How far each block moved while fine-tuning (1 - CKA): grey when it stayed frozen, blue when it trained."""
     colours = [BLUE if trained else GREY for trained in changes["trained"]]
     fig = layer_bars(changes["names"], [round(v, 4) for v in changes["change"]], colours,
-                     "change (0 = none, 1 = completely)", "changed %{x:.4f}", presenting)
+                     "how much it changed", "changed %{x:.4f}", presenting)
     fig.update_xaxes(range=[0, max(0.001, 1.15 * max(changes["change"], default=0))])  # a small move still shows
     return fig
 
@@ -259,6 +261,6 @@ def layer_knowledge(names: list[str], scores: list[float], presenting: bool = Fa
     fig = layer_bars(names, [s - base for s in scores], [GREEN] * len(scores),
                      "how much it already knows about your classes (higher is better)", "%{customdata:.3f}",
                      presenting)
-    fig.update_traces(customdata=scores[::-1])
+    fig.update_traces(customdata=scores)
     fig.update_xaxes(showticklabels=False)
     return fig

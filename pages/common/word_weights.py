@@ -5,7 +5,7 @@ import html
 
 _WORDS_STYLE = """<style>
 .tl-words {font-size: 1.15rem; line-height: 2.1;}
-.tl-words .tl-w {padding: 2px 3px; border-radius: 4px; color: #111827;}
+.tl-words .tl-w {padding: 2px 0; border-radius: 3px; color: #111827;}
 .tl-key {font-size: 0.85rem; color: #4b5563;}
 </style>"""
 

@@ -41,6 +41,8 @@ def test_the_longer_bar_is_the_better_score_even_when_every_score_is_negative():
     assert fig.layout.yaxis.autorange == "reversed"  # the first row, the best, on top
     assert [charts.RECOMMENDED_MARK in t for t in bar.text] == [True, False, False]
     assert bar.text[0].startswith("-0.05")
+    close = charts.ranking([("A", -0.49, 1.0), ("B", -0.51, 1.0), ("C", -0.54, 1.0)], "A").data[0]
+    assert list(close.x) == sorted(close.x, reverse=True) and close.x[0] < 1.3 * close.x[2]  # a tie looks like one
 
 
 def test_the_proposal_is_what_training_will_choose():

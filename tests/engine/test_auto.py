@@ -23,7 +23,7 @@ def test_few_pictures_per_class_train_only_the_head_of_the_best_model(warm_works
     assert on_gpu.unfreeze == 0 and f"fewer than about {FEW_PER_CLASS}" in on_gpu.reason
     title = find_model(on_gpu.model).title
     assert on_gpu.reason.endswith(f"So: {title}, only the new head (unfreeze 0).")
-    on_cpu = choose(config, on_cpu=True)  # the same ranking, read back; within CLOSE the smaller model
+    on_cpu = choose(config, on_cpu=True)  # the same ranking, read back; within CLOSE_SCORES the smaller model
     assert find_model(on_cpu.model).params_m <= find_model(on_gpu.model).params_m
     assert find_model(on_cpu.model).title in on_cpu.reason
     mine = choose(RunConfig(data=str(image_subset), model=AUTO_MODEL, unfreeze=1), on_cpu=True)  # the blocks mine

@@ -114,7 +114,7 @@ def test_per_layer_scores_on_real_pictures(warm_workspace, tmp_path):
 
 def test_rank_lists_each_available_model_then_the_recommendation_in_json_and_in_words(warm_workspace, ten_and_ten, capsys):
     from tl_core import catalog
-    from tl_core.auto import CLOSE
+    from tl_core.auto import CLOSE_SCORES
     from tl_core.cli import main
 
     assert main(["rank", str(ten_and_ten), "--json", "--sample", "8"]) == 0  # 4 + 4: every model is built and run
@@ -124,7 +124,7 @@ def test_rank_lists_each_available_model_then_the_recommendation_in_json_and_in_
     assert [m["score"] for m in models] == sorted((m["score"] for m in models), reverse=True)
     assert all(set(m) == {"model", "score", "seconds"} and m["seconds"] >= 0 for m in models)
     chosen = next(m for m in models if m["model"] == recommendation["recommended"])  # on a CPU: the smallest
-    assert chosen["score"] >= models[0]["score"] - CLOSE and recommendation["reason"]  # within CLOSE of the best
+    assert chosen["score"] >= models[0]["score"] - CLOSE_SCORES and recommendation["reason"]  # within it of the best
     assert set(recommendation) == {"recommended", "unfreeze", "gap", "reason"}
 
     assert main(["rank", str(ten_and_ten), "--sample", "8"]) == 0  # in words: how much of the data was scored

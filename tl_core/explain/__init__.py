@@ -15,7 +15,7 @@ import importlib
 
 HOW_TO_READ = {
     "gradcam": (
-        "The picture is lit where the model found evidence for the class named above it (pale yellow: the "
+        "The picture is lit where the model found evidence for the class it predicted (pale yellow: the "
         "strongest) and darkened where it found none. If the lit spot sits on the background instead of the "
         "object, the model may have learnt a shortcut."),
     "gradcam_true": (
@@ -43,8 +43,9 @@ HOW_TO_READ = {
         "switch it on most, each cut to what one unit of the block can see. Early blocks see a few pixels (edges, "
         "colours), late blocks most of the picture (leaves, insects, flowers)."),
     "layer_change": (
-        "How different each block's output is on your validation examples after training than before (1 minus "
-        "linear CKA): frozen blocks did not move at all; the fine-tuned ones moved this far."),
+        "How different each block's output is on your validation examples after training than before, from 0 "
+        "(the same) to 1 (completely different; measured as 1 minus linear CKA): frozen blocks did not move at "
+        "all; the fine-tuned ones moved this far."),
     "layer_knowledge": (
         "How well each block's output already tells your classes apart, before any training (LogME on a sample of "
         "your data). Where the bars stop growing, later blocks add little for your classes."),
