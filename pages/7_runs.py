@@ -55,10 +55,12 @@ def row(run, config) -> dict:
     }
 
 
-# Columns worth a place only when they tell the listed runs apart; otherwise one caption says their value.
-SECONDARY = ("model", "epochs", "batch size", "learning rate", "augmentation")
+# Columns worth a place only when they tell the listed runs apart; otherwise one caption says their value (a project
+# and data shared by every run, shown as columns, were cut off in the browser, and so was what each run fine-tuned).
+SECONDARY = ("project", "data", "model", "epochs", "batch size", "learning rate", "augmentation")
+SAID = {"data": "trained on"}  # a column's name in that caption, where its own would not read as a sentence
 # Pixels: the columns every run has fit beside the sidebar on a 1400-pixel-wide window, with two of the others.
-WIDTHS = {"name": 160, "continues": 140, "project": 150, "data": 170, "status": 75, "fine-tuned": 130, "model": 130,
+WIDTHS = {"name": 160, "continues": 140, "project": 150, "data": 170, "status": 75, "fine-tuned": 200, "model": 130,
           "epochs": 65, "batch size": 80, "learning rate": 90, "augmentation": 95}
 
 configs = {run.id: engine.run_config(run) for run in runs}
@@ -96,7 +98,7 @@ st.dataframe(table.drop(columns=same), hide_index=True, key=f"runs_table_{kind}"
                             **{c: st.column_config.TextColumn(c, width=w) for c, w in WIDTHS.items()}})
 if same:
     st.caption(f"{'This run' if len(table) == 1 else 'Every run here'}: "
-               + " · ".join(f"{c} {table[c].iloc[0]}" for c in same) + ".")
+               + " · ".join(f"{SAID.get(c, c)} {table[c].iloc[0]}" for c in same) + ".")
 
 st.subheader("Compare runs")
 with_curves = [run.id for run in shown if any(e["event"] == "epoch" for e in run.events())]

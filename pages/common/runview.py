@@ -72,9 +72,10 @@ def _made(config, choice: dict | None) -> list[str]:
 
 
 def run_label(run) -> str:
-    """How a run is named in pickers: its name or start time, what trained (and, for choices left to TransferLab,
-    what it chose), its accuracy once known, its state unless it finished, and the project (or, for a run started
-    from the command line, the data) it learned from."""
+    """How a run is named in pickers: its name or start time, the model and what trained (and, for choices left to
+    TransferLab, what it chose), its accuracy once known, its state unless it finished, and the project (or, for a
+    run started from the command line, the data) it learned from. Before, a run whose model the person chose, or
+    one still choosing, was labelled without its model."""
     config = engine.run_config(run)
     metrics = run.metrics() or {}
     accuracy = f" · {metrics['accuracy']:.0%} correct" if "accuracy" in metrics else ""
@@ -86,6 +87,8 @@ def run_label(run) -> str:
     trained = what_trained(config) if not made else f"{', '.join(made)} ({CHOSEN})"
     if made and config.unfreeze != tl_core.AUTO:
         trained += f", {what_trained(config)}"
+    if config is not None and (config.model != tl_core.AUTO_MODEL or not made):
+        trained = f"{model_title(config, run.kind)}, {trained}"
     return f"{run_name(run, config)} · {trained}{accuracy}{unfinished} · {source}"
 
 

@@ -144,7 +144,7 @@ def test_results_page_and_mistakes_gallery(hostile_app, hostile):
 
     at = open_page(hostile_app, "results", run=hostile["run"])
     assert_inert(at)
-    assert at.selectbox[0].options[0].startswith(f"{SCRIPT} · only the new head")  # plain text in a picker
+    assert at.selectbox[0].options[0].startswith(f"{SCRIPT} · EfficientNet-Lite0, only the new head")  # plain text
     assert list(at.dataframe[0].value["class"]) == [IMG, LINK]
     assert any("&lt;img src=x onerror=alert(1)&gt;" in c for c in charts(at))  # confusion matrix labels
     mistakes = get_run(hostile["run"]).metrics()["mistakes"]
@@ -176,7 +176,7 @@ def test_runs_and_train_pages(hostile_app, hostile):
 
     at = open_page(hostile_app, "train", run=hostile["run"])
     assert_inert(at)
-    assert f"{SCRIPT} · only the new head" in texts(at)
+    assert f"{SCRIPT} · EfficientNet-Lite0, only the new head" in texts(at)
     assert "Training finished in" in texts(at)
 
 

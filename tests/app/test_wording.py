@@ -71,7 +71,7 @@ def test_all_blocks_is_said_the_same_on_the_slider_in_run_labels_and_on_the_mode
     at.button(key="start_training").click().run()
     run = runs.get_run(at.query_params["run"])
     assert run.config.unfreeze == ALL
-    assert " · all blocks" in runview.run_label(run)
+    assert " · EfficientNet-Lite0, all blocks" in runview.run_label(run)  # the model, then what trained
     description = {"kind": "image", "base_model": "efficientnet_lite0", "arch": "efficientnet_lite0",
                    "classes": ["ants", "bees"], "preprocess": {"input_size": [3, 224, 224], "mean": [0.5] * 3,
                                                                "std": [0.5] * 3}}
