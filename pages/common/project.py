@@ -228,33 +228,38 @@ def model_title(project: dict) -> str:
     return info.title if info else (project.get("model") or "default")
 
 
-def photo_counts(project: dict) -> dict[str, int]:
-    """Photos per class folder as training reads them: files it cannot use (not a picture, unreadable) do not count.
-
-    The one count the sidebar and each class card show, so they never disagree.
-    """
+def example_counts(project: dict) -> dict[str, int]:
+    """Examples per class as training reads them, whatever the source: files or rows it cannot use do not count;
+    {} while there is nothing it can read."""
     from collections import Counter
 
     from . import engine
 
-    path, _, _ = data_source(project)
-    if project["source"] != "photos" or path is None:
+    path, text_column, label_column = data_source(project)
+    if path is None:
         return {}
-    data, _ = engine.dataset(path, None, None, stamp(path))
+    data, _ = engine.dataset(path, text_column, label_column, stamp(path), label_names(project))
     return Counter(e.label for e in data.examples) if data else {}
 
 
+def photo_counts(project: dict) -> dict[str, int]:
+    """Photos per class folder as training reads them: the one count the sidebar and each class card show, so they
+    never disagree."""
+    return example_counts(project) if project["source"] == "photos" else {}
+
+
 def data_summary(project: dict) -> str:
+    """The data in a few words, counted as training reads it, whatever the source: "80 photos in 2 classes",
+    "1,200 examples in 4 classes from news.tsv". Before, a table or zip was only named, beside counted photos."""
     source = project["source"]
-    if source == "photos":
-        counts = photo_counts(project)
-        total = sum(counts.values())
-        classes = sum(1 for n in counts.values() if n)
-        return (f"{tl_core.plural(total, 'photo')} in {tl_core.plural(classes, 'class', 'classes')}" if total
-                else "no photos yet")
-    if source == "zip":
-        return f"zip file {project.get('zip_name')}" if project.get("zip_name") else "no zip file yet"
-    if source == "table":
-        return f"table {project['table_file']}" if project.get("table_file") else "no table yet"
-    lines = sum(len([t for t in text.splitlines() if t.strip()]) for text in project.get("typed", {}).values())
-    return tl_core.plural(lines, "typed example") if lines else "no examples yet"
+    named = {"zip": ("zip file", project.get("zip_name")), "table": ("table", project.get("table_file"))}
+    what, name = named.get(source, ("", None))
+    counts = example_counts(project)
+    if counts:
+        noun = "photo" if project["kind"] == "image" else "typed example" if source == "typed" else "example"
+        said = (f"{tl_core.plural(sum(counts.values()), noun)} in "
+                f"{tl_core.plural(sum(1 for n in counts.values() if n), 'class', 'classes')}")
+        return f"{said} from {name}" if name else said
+    if source in named:
+        return f"{what} {name}" if name else f"no {what} yet"
+    return "no photos yet" if source == "photos" else "no examples yet"

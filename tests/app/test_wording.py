@@ -78,6 +78,18 @@ def test_all_blocks_is_said_the_same_on_the_slider_in_run_labels_and_on_the_mode
     assert "- what trained: all blocks" in model_card(run, description)
 
 
+def test_the_sidebar_counts_a_table_as_it_counts_photos(app, home):
+    """A table is counted as training reads it, like photos beside it; it was only named ("table news.tsv")."""
+    from apphelpers import YELP
+
+    project = make_project(home, "text", table_file="reviews.txt")
+    (home / "projects" / project["id"] / "table").mkdir()
+    (home / "projects" / project["id"] / "table" / "reviews.txt").symlink_to(YELP)
+    at = open_page(app, "data", project=project["id"])
+    assert not at.exception
+    assert "**Data:** 1,000 examples in 2 classes from reviews.txt" in texts(at)
+
+
 def test_the_sidebar_counts_photos_as_the_class_card_does(app, home):
     """A file that is not a picture and a cut-off JPEG count in neither: both say what training will read."""
     project = make_project(home)
