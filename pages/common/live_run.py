@@ -94,7 +94,10 @@ def _progress(run_id: str, events: list[dict], started: dict | None, state: str,
         last = progress[-1]
         share = min(1.0, last["step"] / max(1, last["steps"]))
         last_epoch = started["epochs"] + started.get("first_epoch", 1) - 1 if started else "?"  # numbered on
-        st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {last_epoch} · "
+        # Between an epoch's end (checking on the validation examples included) and the next one's first step, the
+        # last step still names the finished epoch: it read "epoch 1 of 2" at 50 %, as if epoch 1 had just begun.
+        ended = " finished" if last["epoch"] in {e["epoch"] for e in epochs_done} else ""
+        st.progress(share, text=f"{share:.0%} · epoch {last['epoch']} of {last_epoch}{ended} · "
                                 f"{_time_left(last['eta_s'])} · "
                                 f"{tl_core.plural(round(last['samples_per_s']), 'example')} per second")
     elif state == "finished":

@@ -191,6 +191,25 @@ def test_ranking_the_models_shows_only_while_getting_ready(app, home):
     assert not at.exception and auto.RANKING_NOW not in texts(at)
 
 
+def test_the_bar_says_when_an_epoch_has_finished(app, home):
+    """Between the end of epoch 1 and epoch 2's first step the bar said "epoch 1 of 2" at 50 %, as if it had begun."""
+    from tl_core import events
+
+    started = events.make(events.STARTED, device="CPU", trainable_params=2562, total_params=3_376_132,
+                          train_examples=12, val_examples=4, epochs=2, steps=4)
+    step = events.make(events.PROGRESS, step=2, steps=4, epoch=1, loss=0.6, samples_per_s=20.0, eta_s=3.0)
+    run = running_run(started)
+    with (run.dir / "events.jsonl").open("a") as out:
+        out.write(json.dumps(step) + "\n")
+    bar = lambda: [b.proto.text for b in open_page(app, "train", run=run.id).get("progress")]  # noqa: E731
+    assert any(text.startswith("50% · epoch 1 of 2 · ") for text in bar())
+    epoch = events.make(events.EPOCH, epoch=1, train_loss=0.6, val_loss=0.5, val_accuracy=0.75, lr=0.01,
+                        elapsed_s=2.0)
+    with (run.dir / "events.jsonl").open("a") as out:
+        out.write(json.dumps(epoch) + "\n")
+    assert any(text.startswith("50% · epoch 1 of 2 finished · ") for text in bar())
+
+
 def test_training_on_says_how_each_picture_is_seen(app, home):
     """Two views of each picture are the picture as it is and its mirror; the line said "each seen 2 ways: mirrored
     or augmented copies" for them, though no augmented copy was made (the progress bar before it names them right)."""
