@@ -1,6 +1,5 @@
 """The same thing is said the same way everywhere: step names, counts, the fine-tuning choice, photo counts."""
 import json
-import os
 import subprocess
 import time
 
