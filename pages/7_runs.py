@@ -106,7 +106,8 @@ names = {run.id: runview.run_label(run) for run in shown}
 if not with_curves:
     st.caption("Runs appear here once they have finished at least one epoch.")
 else:
-    own = [i for i in with_curves if project and (configs[i].extra or {}).get("project") == project["id"]]
+    own = [r.id for r in runview.trained_first(shown, configs) if r.id in with_curves and project
+           and (configs[r.id].extra or {}).get("project") == project["id"]]
     picked = st.multiselect("Runs to overlay", with_curves, default=(own or with_curves)[:MOST_OVERLAID],
                             format_func=names.get, key=f"compare_runs_{kind}", placeholder="Choose runs to compare",
                             help="Your current project's runs are chosen first.")
@@ -116,7 +117,7 @@ else:
         st.plotly_chart(charts.compare(series), key=f"compare_chart_{kind}", config=charts.CONFIG)
 
 st.subheader("Download a model")
-ready = [run.id for run in shown if run.has_model()]
+ready = [run.id for run in runview.trained_first(shown, configs) if run.has_model()]
 if not ready:
     st.caption("Models can be downloaded once a run has finished.")
 else:

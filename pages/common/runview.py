@@ -168,14 +168,24 @@ def run_data(config, started: dict | None) -> str:
     return f"{data_name(config)}: {tl_core.plural(examples, 'example')}, {tl_core.plural(classes, 'class', 'classes')}"
 
 
+def trained_first(runs: list, configs: dict) -> list:
+    """`runs` (newest first) with the ones the person trained before the Understand step's comparison arms (its
+    three short runs, `extra["experiment"]`), each group still newest first: a reopened project opened its Results,
+    Try it and download on the comparison's 33 % from-scratch arm, the person's own runs fourth and fifth."""
+    return sorted(runs, key=lambda r: bool((getattr(configs.get(r.id), "extra", None) or {}).get("experiment")))
+
+
 def pick_run(page: str, label: str = "Which run?"):
     """The run in the URL, else the newest one with a trained model of this tab's project (of any, when no project
-    is open); the person can choose another of them. Before, a project reopened without runs of its own showed
-    the other project's newest run: a sentence model's results under a picture project."""
+    is open), the person's own before the comparison's arms; the person can choose another of them. Before, a
+    project reopened without runs of its own showed the other project's newest run: a sentence model's results
+    under a picture project."""
     wanted = st.query_params.get("run")
     project = projects.current()
-    runs = [r for r in engine.runs_safe() if r.has_model()
-            and (project is None or r.id == wanted or _project_id(engine.run_config(r)) == project["id"])]
+    trained = [r for r in engine.runs_safe() if r.has_model()]
+    configs = {r.id: engine.run_config(r) for r in trained}
+    runs = trained_first([r for r in trained if project is None or r.id == wanted
+                          or _project_id(configs[r.id]) == project["id"]], configs)
     if not runs:
         return None
     ids = [r.id for r in runs]

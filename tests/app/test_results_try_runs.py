@@ -183,6 +183,22 @@ def test_a_project_shows_its_own_runs(app, home, trained, page):
     assert at.selectbox[0].value == theirs
 
 
+@pytest.mark.parametrize("page", ["results", "try", "runs"])
+def test_a_reopened_project_opens_on_the_persons_own_run(app, home, trained, page):
+    """The Understand step's comparison trains three short runs of the project after the person's own: Results, Try
+    it and All runs' download opened on the newest of them (a 33 % from-scratch arm), the person's run fourth."""
+    pictures = make_project(home, "image", name="Ants and bees")
+    ours = copy_run(trained, home, "20990101-000000-0001", project=pictures)
+    arm = copy_run(trained, home, "20990101-000000-0002", project=pictures)  # newer: a comparison's arm
+    stored = json.loads((home / "runs" / arm / "config.json").read_text())
+    stored["extra"] = {**stored["extra"], "experiment": "x1", "arm": "scratch"}
+    (home / "runs" / arm / "config.json").write_text(json.dumps(stored))
+    at = open_page(app, page, project=pictures["id"])
+    assert not at.exception
+    picker = at.selectbox(key="download_pick_image") if page == "runs" else at.selectbox[0]
+    assert picker.value == ours and len(picker.options) == 2  # the arm is still there to choose
+
+
 def test_a_half_percent_reads_the_same_in_tables_and_sentences(app, home, trained):
     """62.5 % read "62% correct" in a run's name and 63 % in the runs table beside it (the browser rounds halves
     up, Python to even); the per-class table's 37.5 % likewise."""
