@@ -2,7 +2,7 @@
 import streamlit as st
 
 import tl_core
-from pages.common import charts, engine, frame, layers, live_run, ranking, runview
+from pages.common import charts, engine, frame, layers, live_run, ranking
 from pages.common import project as projects
 from pages.common.frame import esc
 
@@ -165,7 +165,8 @@ def _training_settings(project: dict, kind: str, own_split: bool) -> dict:
                 format_func=str.capitalize,
                 help="Shows the model slightly changed copies of your photos (mirrored, cropped, recoloured), "
                      "so it learns the object rather than the exact picture.")
-            st.caption("Light: mirrored copies. Strong: also crops and colour changes; helps with few photos.")
+            st.caption("Light: mirrored copies, and slightly cropped ones when blocks fine-tune. Strong: also bigger "
+                       "crops and colour changes; helps with few photos.")
         else:
             augment = "none"
             st.caption("Augmentation applies to pictures only.")
@@ -195,7 +196,7 @@ def _advanced_settings() -> dict:
         batch = y.selectbox("Batch size", [0, 8, 16, 32, 64, 128], key="batch", persist_state="session",
                             format_func=lambda v: "automatic" if v == 0 else str(v),
                             help="How many examples the model looks at before each update. Smaller uses less "
-                                 "memory. Automatic: 32, or 16 when fine-tuning a text model.")
+                                 "memory. Automatic: " + tl_core.field_help("batch_size").removeprefix("0 = ") + ".")
         # an older project's own number stays on offer
         stops = sorted({0, tl_core.NEVER, 1, 2, 3, 5, 10, st.session_state.get("early_stop", 0)})
         early = z.selectbox("Stop early", stops, key="early_stop", persist_state="session", format_func=_early_stop,
@@ -257,13 +258,11 @@ if project:
         if problem:
             frame.error(problem)
 
-LEAVE_IT = "You can leave this page or reload it: training goes on, and this page reconnects."  # only while live
 run_id = st.query_params.get("run")
 current = engine.get_run(run_id)
 if current is not None:
     st.header("Training")
     live = current.active
-    st.caption(f"{esc(runview.run_label(current))}." + (f" {LEAVE_IT}" if live else ""))
     st.fragment(run_every=1.0 if live else None)(live_run.panel)(current.id, live)
 elif run_id:
     frame.error(f"There is no run called {run_id}. Start a new one above.")

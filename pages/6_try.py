@@ -62,7 +62,7 @@ if model.kind == "image":
 else:
     with st.form("try_text", border=False):
         text = st.text_area("Type or paste a sentence", key="try_text_input", height=120,
-                            placeholder="The food was great and the staff were friendly.")
+                            placeholder="A sentence like the ones in your data")
         asked = st.form_submit_button("Predict", type="primary", icon=":material/send:")
     if not text.strip():
         st.info("Type a sentence and press Predict to see which class the model picks.", icon=":material/edit:")

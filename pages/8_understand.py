@@ -168,7 +168,7 @@ def own_sentence() -> None:
     """A sentence the person types, weighed word by word."""
     with st.form("understand_words", border=False):
         own = st.text_input("Or type your own sentence", key="understand_text", max_chars=500,
-                            placeholder="The food was great but the service was slow.")
+                            placeholder="A sentence like the ones in your data")
         st.form_submit_button("Weigh the words", icon=":material/send:")
     if not own.strip():
         return

@@ -55,6 +55,9 @@ def unfreeze_flag(unfreeze: int) -> str:
     return UNFREEZE_WORDS.get(unfreeze, str(unfreeze))
 
 
+MIN_STEPS_PER_EPOCH = 4  # tiny datasets get smaller batches rather than one step per epoch
+
+
 def _about(text: str, **cli) -> dict:
     """A field's help text and how `transferlab train` spells it (flag, choices, metavar, group; cli=False hides it).
     Kept beside each field so the CLI, the Train page and this record never need their own copies."""
@@ -76,7 +79,8 @@ class RunConfig:
     epochs: int = field(default=0, metadata=_about("0 = a sensible number for the chosen mode"))
     lr: float = field(default=0.0, metadata=_about("learning rate of the new head; 0 = a sensible value for the mode"))
     batch_size: int = field(default=0, metadata=_about(
-        "0 = a sensible size for the mode (32; 16 to fine-tune a text model)"))
+        f"0 = a sensible size for the mode: 32 (16 to fine-tune a text model), smaller on small data so that an "
+        f"epoch takes at least {MIN_STEPS_PER_EPOCH} steps"))
     val_split: float = field(default=0.2, metadata=_about(
         "fraction held out for validation when the data has no val/ folder"))
     seed: int = field(default=0, metadata=_about("seed of the split, the new head and the batch order"))

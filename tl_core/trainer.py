@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from . import events, run_files
 from .auto import choose
 from .checkpoint import load_earlier_weights
-from .config import RunConfig, check_settings
+from .config import MIN_STEPS_PER_EPOCH, RunConfig, check_settings
 from .data import DataError
 from .device import Runtime, free_gpu_memory, pick_runtime
 from .evaluate import classification_metrics
@@ -36,7 +36,6 @@ from .tasks import Task, build_task
 from .workspace import trim_caches, write_json
 
 PROGRESS_EVERY_S = 0.5   # progress events at most this often: a UI polls, it does not need every step
-MIN_STEPS_PER_EPOCH = 4  # tiny datasets get smaller batches rather than one step per epoch
 SAVE_EVERY_EPOCH_AFTER_S = 10.0  # epochs longer than this save the best model as soon as it improves
 
 

@@ -15,6 +15,7 @@ from tl_core import CLOSE_SCORES, plural, scored_epochs_in
 from .frame import plot_text
 
 BLUE, ORANGE, GREEN, GREY = "#2563eb", "#f97316", "#16a34a", "#9ca3af"
+KNOWS = "#7c3aed"  # what a block already knows: not green, the drawing's colour for the new head beside it
 PALETTE = ["#2563eb", "#f97316", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#ca8a04", "#db2777"]
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -62,10 +63,9 @@ def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Fi
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss: lower is better", "Validation accuracy: higher is better"))
     if per_epoch and progress:
-        fig.add_scatter(x=[before + e["step"] / per_epoch for e in progress], y=[e["loss"] for e in progress],
-                        name="training loss (live)", mode="lines" if len(progress) > 1 else "markers",
-                        line=dict(color=BLUE, width=1), opacity=0.45,
-                        row=1, col=1)
+        x, y = _within_epochs([before + e["step"] / per_epoch for e in progress], [e["loss"] for e in progress])
+        fig.add_scatter(x=x, y=y, name="training loss (live)", mode="lines+markers", marker=dict(size=3),
+                        line=dict(color=BLUE, width=1), opacity=0.45, row=1, col=1)
     x = [e["epoch"] for e in finished_epochs]
     fig.add_scatter(x=x, y=[e["train_loss"] for e in finished_epochs], name="training loss (per epoch)",
                     mode="lines+markers", line=dict(color=BLUE), row=1, col=1)
@@ -88,6 +88,19 @@ def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Fi
     return _layout(fig, 360, revision)
 
 
+def _within_epochs(x: list[float], y: list[float]) -> tuple[list, list]:
+    """The live loss joined only between points less than an epoch apart: a short run logs a step or two in all,
+    and the line drawn between them ran straight from epoch 1 to epoch 20, as if the loss had fallen evenly."""
+    xs, ys = x[:1], y[:1]
+    for i in range(1, len(x)):
+        if x[i] - x[i - 1] > 1:
+            xs.append(None)
+            ys.append(None)
+        xs.append(x[i])
+        ys.append(y[i])
+    return xs, ys
+
+
 HEAD_FIT_WIDTH = 0.5          # how wide, in epochs, the band for fitting the head before fine-tuning is drawn
 HEAD_FIT_MARK = "head fitted first"
 CONTINUED_MARK = "this run starts here"
@@ -101,7 +114,7 @@ def curves_note(events: list[dict]) -> str:
         return ""
     return (f"Grey band, epoch 0: before fine-tuning began, the new head was fitted on what the frozen network "
             f"makes of the training examples. It already fits them closely (training loss "
-            f"{head_fit['train_loss']:.3f}), so training loss starts low and stays low; that is not a fault. "
+            f"{head_fit['train_loss']:.3f}), so fine-tuning's training loss starts low; that is not a fault. "
             f"Watch the validation loss ({head_fit['val_loss']:.2f} at epoch 0) and accuracy "
             f"({head_fit['val_accuracy']:.0%}): they show whether fine-tuning helps on examples it never trained on."
             + (HEAD_TRAINED_ALONE if head_fit.get("trained_alone") else ""))
@@ -122,7 +135,10 @@ def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:
         fig.update_xaxes(tick0=1, dtick=1)
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch", yaxis_title="% correct",
                       yaxis_range=[0, 102])
-    return _layout(fig, 380)
+    _layout(fig, 340 + 22 * len(series))
+    # one run's long name a row, hanging below the axis: anchored at its bottom, five rows grew up over the epochs
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.26, x=0))
+    return fig
 
 
 def confusion(classes: list[str], matrix: list[list[int]]) -> go.Figure:
@@ -258,7 +274,7 @@ def layer_knowledge(names: list[str], scores: list[float], presenting: bool = Fa
     """How well each block's output already tells the classes apart (LogME; higher is better)."""
     low, high = min(scores, default=0), max(scores, default=0)
     base = low - 0.15 * ((high - low) or 1)  # LogME has no natural zero: the weakest block keeps a short bar
-    fig = layer_bars(names, [s - base for s in scores], [GREEN] * len(scores),
+    fig = layer_bars(names, [s - base for s in scores], [KNOWS] * len(scores),
                      "how much it already knows about your classes (higher is better)", "%{customdata:.3f}",
                      presenting)
     fig.update_traces(customdata=scores)

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from tl_core import scored_epochs_in
 
-from .charts import BLUE, GREEN, PALETTE
+from .charts import BLUE, GREEN, GREY, HEAD_FIT_MARK, HEAD_FIT_WIDTH, PALETTE
 from .understand_charts import sized
 
 ARM_STYLE = {           # colour and dash per arm, so the lines also differ in greyscale
@@ -76,6 +76,10 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=y, name=title, legendgroup=arm, mode=mode, text=cut,
                         showlegend=False, row=1, col=2, **style,
                         hovertemplate=f"{title}<br>%{{y:.0f}}% after epoch %{{x}}%{{text}}<extra></extra>")
+    if any(e.get("head_fit") for _, evs in arms.values() for e in scored_epochs_in(evs)):  # as on the Train step
+        fig.add_vrect(x0=-HEAD_FIT_WIDTH, x1=0, fillcolor=GREY, opacity=0.25, line_width=0, row=1, col=2,
+                      annotation_text=HEAD_FIT_MARK, annotation_position="inside", annotation_textangle=-90,
+                      annotation_font=dict(size=12, color="#374151"))
     if seconds:
         fig.add_vline(x=seconds, line=dict(color="#6b7280", dash="dot", width=2), row=1, col=1,
                       annotation_text="time limit", annotation_position="top left")

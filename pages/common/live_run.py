@@ -15,6 +15,9 @@ from . import charts, engine, frame, runview
 from .frame import esc
 
 
+LEAVE_IT = "You can leave this page or reload it: training goes on, and this page reconnects."  # only while live
+
+
 def panel(run_id: str, was_live: bool) -> None:
     """The run as it is now. `was_live`: the page draws this as a fragment refreshing every second, so when the
     run ends the whole page is drawn again, without the timer."""
@@ -30,6 +33,9 @@ def panel(run_id: str, was_live: bool) -> None:
     events = run.events()
     state = status.get("state", "queued")
     live = state in ("queued", "running")
+    # Redrawn with the rest: drawn once above the panel, it still read "automatic (chosen when training starts) ·
+    # waiting" at 25 %, under the choice made and beside the bar.
+    st.caption(f"{esc(runview.run_label(run))}." + (f" {LEAVE_IT}" if live else ""))
     started = next((e for e in events if e["event"] == "started"), None)
     _before_training(run, status, events, started)
     if started:

@@ -31,6 +31,16 @@ def test_train_more_epochs_starts_a_continuation_linked_to_the_run(trained_app, 
         shutil.rmtree(continuation.dir)  # the session's shared workspace keeps only its trained run
 
 
+def test_the_live_loss_is_not_joined_across_epochs():
+    """A fast head-only run logged two steps in 20 epochs; the line between them drew an even fall over all 20."""
+    evs = [{"event": "started", "epochs": 20, "steps": 40},
+           {"event": "progress", "step": 1, "steps": 40, "epoch": 1, "loss": 1.1},
+           {"event": "progress", "step": 1.5, "steps": 40, "epoch": 1, "loss": 1.0},
+           {"event": "progress", "step": 39, "steps": 40, "epoch": 20, "loss": 0.2}]
+    live = next(t for t in charts.curves(evs, "run").data if t.name == "training loss (live)")
+    assert list(live.x) == [0.5, 0.75, None, 19.5] and list(live.y) == [1.1, 1.0, None, 0.2]
+
+
 def test_a_continuations_chart_runs_on_from_the_earlier_epochs():
     earlier = [{"event": "epoch", "epoch": n, "train_loss": 0.6 / n, "val_loss": 0.5 / n, "val_accuracy": 0.7 + n / 100}
                for n in (1, 2)]

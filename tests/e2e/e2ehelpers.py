@@ -181,6 +181,7 @@ def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
         page.reload()
         run_panel(page)
     seen_running: list[int] = []
+    labels: list[str] = []  # the run's label, read while it ran with an epoch done
     deadline = time.time() + 150
     while time.time() < deadline:
         if page.get_by_text("Training finished in").count():
@@ -189,6 +190,8 @@ def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
             points = page.evaluate(VAL_ACCURACY_POINTS)
             if not seen_running or points > seen_running[-1]:
                 shot(page, "04_train_live")  # the latest moment that shows something new
+            if points:  # an epoch done: the run's label says it is training (it stayed "waiting", drawn once)
+                labels += page.get_by_text("You can leave this page or reload it").all_inner_texts()
             seen_running.append(points)
         page.wait_for_timeout(400)
     text(page, "Training finished in", timeout=5_000)
@@ -198,4 +201,5 @@ def train_head_only(page, shot, epochs: int, reload: bool = False) -> dict:
         pass  # the caller's assertion on "final" says what is missing
     final = page.evaluate(VAL_ACCURACY_POINTS)
     shot(page, "04_train_done")
-    return {"running": seen_running, "final": final}
+    assert all(" · training" in label and " · waiting" not in label for label in labels), labels
+    return {"running": seen_running, "final": final, "labels": labels}

@@ -198,22 +198,6 @@ def layers_of_a_trained_network(page, url: str, shot) -> None:
     assert ticks["Block 7 · objects and their parts"] < ticks["Stem · edges and colours"], ticks  # as drawn: out on top
 
 
-def test_shaded_words_read_as_written(context):
-    """A word the tokenizer cut at its apostrophe ("doesn", "'", "t") reads as one word: each piece has its own
-    shade, but no padding pushes the pieces apart (it read "doesn ' t" in the browser)."""
-    from pages.common.word_weights import words_html
-
-    text = "It doesn't work."
-    words = [("It", 0.1), ("doesn", 0.9), ("'", 0.2), ("t", 0.5), ("work", 0.7), (".", 0.0)]
-    page = context()
-    page.set_content(words_html(text, words) + '<div class="tl-words"><span id="plain">doesn\'t</span></div>')
-    shaded, plain = page.evaluate("""() => {
-        const pieces = [...document.querySelectorAll('.tl-w')].slice(1, 4).map(s => s.getBoundingClientRect());
-        return [pieces[2].right - pieces[0].left, document.getElementById('plain').getBoundingClientRect().width];
-    }""")
-    assert shaded == pytest.approx(plain, abs=1.0)
-
-
 def presenter_mode(page, shot) -> None:
     """Larger text everywhere, kept across steps, advanced settings hidden; the layer views drawn large."""
     page.get_by_text("Presenter mode").click()

@@ -87,6 +87,7 @@ def test_pictures(page, server, shot):
     assert seen["running"], "the page never showed the run as running"
     assert seen["final"] == 8
     assert min(seen["running"]) < seen["final"], "the live chart did not gain points while the run was going"
+    assert seen["labels"] or not any(seen["running"]), "the run's label was not read while it ran"
 
     page.get_by_role("button", name="See the results").click()
     text(page, "Accuracy")

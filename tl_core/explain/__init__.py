@@ -23,7 +23,8 @@ HOW_TO_READ = {
         "When the prediction is wrong, comparing the two maps shows what misled it."),
     "tokens": (
         "Darker words weighed more in the model's decision for the class shown; faint words hardly counted. "
-        "A model that leans on words like \"great\" or \"awful\" rather than \"the\" has learnt something sensible."),
+        "A model that leans on the words that carry your classes' meaning, rather than on \"the\" or \"and\", has "
+        "learnt something sensible."),
     "feature_map": (
         "Each dot is one validation example, placed by how the network sees it: similar examples land close "
         "together. If the colours form separate clouds, the network can already tell the classes apart."),

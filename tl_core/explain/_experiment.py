@@ -110,6 +110,8 @@ def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) 
         return f"From scratch reached {scratch.says()}; {waiting}."
     best = max(pretrained, key=lambda a: (round(a.best[0], 3), -a.best[1]))
     label = what_trains(0, short=True) if best is arms.get(HEAD) else _blocks_label(arms[BLOCKS].events, unfreeze_n)
+    if best is not arms.get(HEAD) and best.first_best.get("head_fit"):  # no block had trained yet: not their doing
+        label = f"its new head, fitted before the {label} trained"
     first = f"The pretrained model ({label}) reached {best.says('in')}"
     if scratch is None or scratch.best is None:
         ending = "from scratch stopped without a result" if scratch is not None and scratch.failed \
@@ -140,9 +142,11 @@ class _Arm:
         self.running = not any(e.get("event") in events.ENDINGS for e in evs)
         self.failed = any(e.get("event") == events.FAILED for e in evs)
         self.best: tuple[float, float] | None = None   # (best val accuracy, elapsed s at the first epoch reaching it)
+        self.first_best: dict = {}                      # that epoch
         if self.epochs:
             top = max(e["val_accuracy"] for e in self.epochs)
             self.best = (float(top), self.time_to(top))
+            self.first_best = next(e for e in self.epochs if e["val_accuracy"] >= top)
 
     def time_to(self, accuracy: float) -> float | None:
         """Elapsed seconds at the first epoch with at least this accuracy, or None if it never got there."""

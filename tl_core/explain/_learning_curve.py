@@ -163,22 +163,23 @@ def curve_summary(points: list[dict], run_accuracy: float | None = None, config:
     if found is None:
         return ""
     first, before, last = found["first"], found["before"], found["last"]
-    n, gain, spread = last["val_examples"], 100 * found["gain"], 100 * found["spread"]
+    n, gain, spread = last["val_examples"], 100 * found["gain"], 100 * found["spread"]  # spread: half the bar
+    # The bar's own ends, not "give or take" its half: at 100 % the bar runs from 80 to 100, not 10 either way.
     said = (f"With {first['examples_per_class']} {_per_class(first)} the new head gets {first['mean']:.0%} right on "
-            f"average; with all {last['examples_per_class']}, {last['mean']:.0%} (give or take {spread:.0f} points: "
-            f"{_examples(n)} cannot pin it down more closely).")
+            f"average; with all {last['examples_per_class']}, {last['mean']:.0%} (likely between {last['low']:.0%} and "
+            f"{last['high']:.0%}: {_examples(n)} cannot pin it down more closely).")
     step = f"from {before['examples_per_class']} to {last['examples_per_class']} per class"
     if found["verdict"] == "rising":
-        said += (f" Going {step} added {_points(gain)}, more than that spread: the curve is still rising, so more "
+        said += (f" Going {step} added {_points(gain)}, more than half that range: the curve is still rising, so more "
                  "examples would probably help.")
     elif found["verdict"] == "flat":
-        said += (f" Going {step} changed it by {_points(abs(gain))}, within that spread, and it is already high: "
+        said += (f" Going {step} changed it by {_points(abs(gain))}, within half that range, and it is already high: "
                  "more examples of the same kind would add little.")
     elif gain < -spread:
-        said += (f" Going {step} lost {_points(-gain)}, more than that spread, as a few unlucky draws can; "
+        said += (f" Going {step} lost {_points(-gain)}, more than half that range, as a few unlucky draws can; "
                  "the curve cannot tell yet whether more examples would help.")
     else:
-        said += (f" Going {step} changed it by {_points(abs(gain))}, within that spread, and at {last['mean']:.0%} it "
+        said += (f" Going {step} changed it by {_points(abs(gain))}, within half that range, and at {last['mean']:.0%} it "
                  "is not high yet, so the curve cannot tell whether more examples would help; more validation "
                  "examples would make it clearer.")
     if run_accuracy is not None:

@@ -1,0 +1,41 @@
+"""Charts and shaded text as Chromium lays them out, without the app: what only a browser can show (overlaps)."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_runs_legend_hangs_below_the_epoch_axis(context):
+    """Five runs' long names overlaid on All runs: the legend, anchored at its bottom, grew up over the epoch axis
+    and hid its ticks and title."""
+    from pages.common import charts
+
+    name = "Run of 04 Dec 05:0{}:06 · EfficientNet-Lite1 (chosen for you), the last 2 blocks · 100% correct · Plants"
+    series = {name.format(i): [(e, 0.5 + 0.02 * e) for e in range(1, 21)] for i in range(5)}
+    page = context()
+    page.set_viewport_size({"width": 940, "height": 900})
+    page.set_content(f"<html><body>{charts.compare(series).to_html(include_plotlyjs=True, full_html=False)}"
+                     "</body></html>")
+    page.wait_for_selector(".legend")
+    legend_top, axis_bottom = page.evaluate("""() => [
+        document.querySelector('.legend').getBoundingClientRect().top,
+        Math.max(...[...document.querySelectorAll('.xtick text, .g-xtitle text')]
+                 .map(t => t.getBoundingClientRect().bottom))]""")
+    assert legend_top >= axis_bottom, (legend_top, axis_bottom)
+
+
+def test_shaded_words_read_as_written(context):
+    """A word the tokenizer cut at its apostrophe ("doesn", "'", "t") reads as one word: each piece has its own
+    shade, but no padding pushes the pieces apart (it read "doesn ' t" in the browser)."""
+    from pages.common.word_weights import words_html
+
+    text = "It doesn't work."
+    words = [("It", 0.1), ("doesn", 0.9), ("'", 0.2), ("t", 0.5), ("work", 0.7), (".", 0.0)]
+    page = context()
+    page.set_content(words_html(text, words) + '<div class="tl-words"><span id="plain">doesn\'t</span></div>')
+    shaded, plain = page.evaluate("""() => {
+        const pieces = [...document.querySelectorAll('.tl-w')].slice(1, 4).map(s => s.getBoundingClientRect());
+        return [pieces[2].right - pieces[0].left, document.getElementById('plain').getBoundingClientRect().width];
+    }""")
+    assert shaded == pytest.approx(plain, abs=1.0)
