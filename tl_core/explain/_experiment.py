@@ -21,7 +21,7 @@ import time
 
 from .. import events
 from ..config import ALL, NEVER, RunConfig, what_trains
-from ..data import duration
+from ..data import duration, plural
 
 SCRATCH, HEAD, BLOCKS = "scratch", "head", "blocks"
 ARMS = (HEAD, BLOCKS, SCRATCH)  # the order they train in: results within seconds first, the slow baseline last
@@ -113,6 +113,11 @@ def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) 
     if best is not arms.get(HEAD) and best.first_best.get("head_fit"):  # no block had trained yet: not their doing
         label = f"its new head, fitted before the {label} trained"
     first = f"The pretrained model ({label}) reached {best.says('in')}"
+    return _against_scratch(first, best, scratch) + _head_fitted_or_trained(best, arms.get(HEAD))
+
+
+def _against_scratch(first: str, best: "_Arm", scratch: "_Arm | None") -> str:
+    """The pretrained model's result (`first`) against from scratch's, and what that says."""
     if scratch is None or scratch.best is None:
         ending = "from scratch stopped without a result" if scratch is not None and scratch.failed \
             else "from scratch has no finished epoch yet"
@@ -130,6 +135,16 @@ def takeaway(runs_events: dict[str, list[dict]], unfreeze_n: int | None = None) 
         return f"{sentence} Both end up about as accurate: the pretrained start adds little accuracy here{sooner}."
     return (f"{sentence} Here training from scratch did better; this data may be unlike the pictures or texts "
             "the model was pretrained on.")
+
+
+def _head_fitted_or_trained(best: "_Arm", head: "_Arm | None") -> str:
+    """Why the head-only run scored below a head fitted in one step (the fine-tuning run's epoch 0), when it did:
+    in the browser, "head only: 73 %" beside a fine-tuning line starting at 100 % before any block trained."""
+    if head is None or head.best is None or not best.first_best.get("head_fit") or head.best[0] >= best.best[0]:
+        return ""
+    return (f" The head-only run trains its head step by step and reached {_pct(head.best[0])} in its "
+            f"{plural(len(head.epochs), 'epoch')}; fitted in one step on the same features, as the fine-tuning run does "
+            f"before any block trains, the head got {_pct(best.best[0])}.")
 
 
 class _Arm:
