@@ -133,7 +133,8 @@ def _blocks_choice(total_blocks: int, scratch: bool, proposed: tuple[int, str] |
                          format_func=lambda v: blocks_label(v, total_blocks), disabled=scratch,
                          persist_state="session",
                          help="0 trains only the new head. Each step to the right also fine-tunes one more "
-                              "block of the pre-trained network, starting from the top (the output side).")
+                              "block of the pre-trained network (a group of layers; in a text model, one of its "
+                              "layers), starting from the top (the output side).")
     return False, n
 
 

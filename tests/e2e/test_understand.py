@@ -174,6 +174,9 @@ def layers_of_a_trained_network(page, url: str, shot) -> None:
     Layers section draws both. `url`: a step's address with the project and that run, "{step}" for the step."""
     page.goto(url.format(step="train"))
     text(page, "Look inside a block")
+    # the arm may still be saving its model: once it ends, the whole page is drawn again and an open drop-down
+    # closes under the click (seen in CI, cold)
+    text(page, "Training finished in", timeout=60_000)
     pick(page, "Block 7 · objects and their parts")
     text(page, "How much it changed in run", timeout=120_000)
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 6")
