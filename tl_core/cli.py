@@ -70,11 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_runs)
 
-    p = sub.add_parser("ranking", help=argparse.SUPPRESS)  # what `start_ranking` starts: rank into a record
+    # Hidden commands take no help: argparse lists one given help=SUPPRESS as "==SUPPRESS==" in --help.
+    p = sub.add_parser("ranking")  # what `start_ranking` starts: rank into a record
     p.add_argument("record")
     p.set_defaults(func=_ranking)
 
-    p = sub.add_parser("worker", help=argparse.SUPPRESS)  # what the app starts for each run
+    p = sub.add_parser("worker")  # what the app starts for each run
     p.add_argument("run_dir", nargs="?")
     p.add_argument("--standby", action="store_true", help="import first, then wait for a run to be handed over")
     p.set_defaults(func=_worker)
@@ -233,18 +234,20 @@ def _layers(args) -> int:
 
 
 def _runs(args) -> int:
+    from .models.catalog import default_model
     from .runs import list_runs
 
     for run in list_runs():
         status = run.status()
         metrics = run.metrics() or {}
         config = run.trained_config  # an automatic run: the model and blocks it chose
+        model = config.model or default_model(run.kind).name  # named, as the app names it ("default" said nothing)
         if args.json:
-            print(json.dumps({"id": run.id, "state": status.get("state"), "data": config.data, "model": config.model,
+            print(json.dumps({"id": run.id, "state": status.get("state"), "data": config.data, "model": model,
                               "unfreeze": config.unfreeze, "accuracy": metrics.get("accuracy")}))
         else:
             acc = f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "-"
-            print(f"{run.id}  {status.get('state', '?'):11} {acc:>6}  {config.model or 'default'}  {config.data}")
+            print(f"{run.id}  {status.get('state', '?'):11} {acc:>6}  {model}  {config.data}")
     return 0
 
 

@@ -88,7 +88,7 @@ class RunConfig:
         "random changes to training pictures, so the model sees more variety", choices=AUGMENTATIONS))
     early_stop: int = field(default=0, metadata=_about(
         "stop after N epochs without a better val accuracy (the best epoch is kept); 0 = automatic (a few "
-        "when pretrained blocks train, never for the head alone: see defaults.py); -1 = never"))
+        "when pretrained blocks train, never for the head alone); -1 = never"))
     time_limit_s: float = field(default=0.0, metadata=_about(
         "stop this many seconds after the run started, scoring the epoch under way; 0 = none", flag="time-limit"))
     device: str = field(default="auto", metadata=_about(

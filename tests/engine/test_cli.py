@@ -65,6 +65,15 @@ def test_runs_lists_what_was_trained(image_run, warm_home):
     listed = {r["id"]: r for r in map(json.loads, out.stdout.splitlines())}
     assert listed[image_run.id]["state"] == "finished"
     assert listed[image_run.id]["accuracy"] == image_run.metrics()["accuracy"]
+    assert listed[image_run.id]["model"] in {m.name for m in CATALOG}  # named; a run left to the default said ""
+
+
+def test_help_lists_only_the_commands_a_person_uses():
+    """The app's own commands (ranking, worker) are hidden; with help=SUPPRESS argparse printed "==SUPPRESS==" for
+    each in `transferlab --help`."""
+    said = _parser().format_help()
+    assert "SUPPRESS" not in said and "worker" not in said and "ranking" not in said
+    assert all(f"    {command} " in said for command in ("app", "train", "rank", "runs"))
 
 
 def test_train_has_a_flag_for_every_setting_of_a_run():
