@@ -128,9 +128,8 @@ def _sidebar(project: dict | None) -> None:
             st.markdown(f"**What it sorts:** {kind}")
             st.markdown(f"**Model:** {esc(projects.model_title(project))}")
             st.markdown(f"**Data:** {esc(projects.data_summary(project))}")
-        run_id = st.query_params.get("run")
-        if run_id and RUN_ID.match(run_id):
-            st.markdown(f"**Current run:** `{run_id}`")
+        # No "Current run: <id>" here: drawn before a page's run picker, it named the run picked before (Try it
+        # showed one run beside another's id), and an id says nothing to a person; each page's picker names its run.
         st.divider()
         _presenter_toggle()
         st.caption("Everything stays on this computer: your data, your models, your runs.")
@@ -175,7 +174,6 @@ html {font-size: 20px;}
 
 # ---------------------------------------------------------------- showing user text safely
 
-RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&])")
 
 

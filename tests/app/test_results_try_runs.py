@@ -199,6 +199,15 @@ def test_a_reopened_project_opens_on_the_persons_own_run(app, home, trained, pag
     assert picker.value == ours and len(picker.options) == 2  # the arm is still there to choose
 
 
+def test_the_sidebar_names_no_run(app, home, trained):
+    """Drawn before the page's run picker, the sidebar's "Current run: <id>" named the run picked before (Try it
+    showed one run beside another's id); each page's picker names its own run, in words."""
+    shown = copy_run(trained, home, "20990101-000000-0001")
+    at = open_page(app, "try", run=shown)
+    assert not at.exception and at.selectbox[0].value == shown
+    assert not [m.value for m in at.sidebar.markdown if shown in m.value or "Current run" in m.value]
+
+
 def test_a_half_percent_reads_the_same_in_tables_and_sentences(app, home, trained):
     """62.5 % read "62% correct" in a run's name and 63 % in the runs table beside it (the browser rounds halves
     up, Python to even); the per-class table's 37.5 % likewise."""
