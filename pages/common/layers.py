@@ -95,7 +95,7 @@ def change_chart(found: dict, presenting: bool, key: str) -> None:
                    "from nothing.")
     elif moved:
         st.caption(how_to_read("layer_change") + f" Fine-tuned here: {', '.join(moved)}. Measured on "
-                   f"{found['examples']} examples.")
+                   f"{found['examples']} examples." + stretched(max(found["change"])))
     elif found.get("kept_fitted_head"):
         st.caption(how_to_read("layer_change") + f" Blocks were set to fine-tune, but the run kept "
                    f"{tl_core.kept_epoch(0)}, so no block changed.")
@@ -132,6 +132,15 @@ def pick_block(names: list[str], key: str, label: str = "Look inside a block") -
     return st.selectbox(label, list(range(len(names)))[::-1], index=None, format_func=lambda i: names[i], key=key,
                         placeholder="Pick a block to see what it responds to",
                         help="What the block responds to in your pictures (a few seconds the first time).")
+
+
+def stretched(largest: float) -> str:
+    """What the change axis shows when it is stretched to small moves: the caption says 0 to 1 and the bars filled
+    an axis that ended at 0.0005, as if the last block had changed completely."""
+    if largest >= 0.1:
+        return ""
+    return (f" The axis is stretched so that small changes show: the largest here is {amount(largest)}, "
+            "a small move on that scale.")
 
 
 def amount(change: float) -> str:

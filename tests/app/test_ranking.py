@@ -107,3 +107,13 @@ def test_the_caption_says_how_many_examples_the_scores_saw(scored, of, kind, sai
     found = done()
     found.scored, found.of = scored, of
     assert said in ranking.what_the_score_is(found, kind)
+
+
+def test_a_stretched_change_axis_says_so():
+    """Block 7 moved 0.0004 of the 0-to-1 scale the caption gives; its bar filled an axis ending at 0.0005."""
+    from pages.common.layers import stretched
+
+    assert stretched(0.0004) == (" The axis is stretched so that small changes show: the largest here is less than "
+                                 "0.001, a small move on that scale.")
+    assert stretched(0.02).startswith(" The axis is stretched") and "0.020" in stretched(0.02)
+    assert stretched(0.4) == ""
