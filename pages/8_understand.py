@@ -223,7 +223,7 @@ with st.container(key="understand_features"):
                         config=charts.CONFIG)
         if maps["after"]:
             st.markdown(f"**Before training:** {esc(maps['before']['summary'])}  \n"
-                        f"**After training:** {esc(maps['after']['summary'])}")
+                        f"**After training:** {esc(u.after_words(maps))}")
             st.caption(u.how_to_read("feature_map", "feature_map_before_after"))
         else:
             st.markdown(f"**Before training:** {esc(maps['before']['summary'])}")

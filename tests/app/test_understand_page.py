@@ -159,3 +159,12 @@ def test_words_html_keeps_the_text_and_escapes_every_piece():
     assert 'rgba(249, 115, 22, 0.90)" title="weight 100%">Not</span>' in out
     assert 'rgba(249, 115, 22, 0.06)" title="weight 0%">,</span>' in out
     assert out.count('class="tl-w"') == 7
+
+
+def test_an_unchanged_after_map_says_so_rather_than_repeating_itself():
+    from pages.common.understand import after_words
+
+    said = "The classes partly separate: sorting by the nearest class centre gets 92% right."
+    assert after_words({"before": {"summary": said}, "after": {"summary": said}}).startswith("the same: fine-tuning")
+    moved = said.replace("92%", "96%")
+    assert after_words({"before": {"summary": said}, "after": {"summary": moved}}) == moved
