@@ -82,10 +82,15 @@ def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Fi
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="% correct", range=[0, 102], row=1, col=2)
     if head_fit:
-        fig.add_vrect(x0=-HEAD_FIT_WIDTH, x1=0, fillcolor=GREY, opacity=0.25, line_width=0, row=1, col="all",
-                      name=HEAD_FIT_MARK, annotation_text=HEAD_FIT_MARK, annotation_position="inside",
-                      annotation_textangle=-90, annotation_font=dict(size=12, color="#374151"))
+        head_fit_band(fig, "all")
     return _layout(fig, 360, revision)
+
+
+def head_fit_band(fig: go.Figure, col: int | str) -> None:
+    """The grey band ending at epoch 0 where the new head was fitted before fine-tuning, on subplot column `col`."""
+    fig.add_vrect(x0=-HEAD_FIT_WIDTH, x1=0, fillcolor=GREY, opacity=0.25, line_width=0, row=1, col=col,
+                  name=HEAD_FIT_MARK, annotation_text=HEAD_FIT_MARK, annotation_position="inside",
+                  annotation_textangle=-90, annotation_font=dict(size=12, color="#374151"))
 
 
 def _within_epochs(x: list[float], y: list[float]) -> tuple[list, list]:

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from tl_core import scored_epochs_in
 
-from .charts import BLUE, GREEN, GREY, HEAD_FIT_MARK, HEAD_FIT_WIDTH, PALETTE
+from .charts import BLUE, GREEN, PALETTE, head_fit_band
 from .understand_charts import sized
 
 ARM_STYLE = {           # colour and dash per arm, so the lines also differ in greyscale
@@ -58,13 +58,14 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds
     `arms` maps an arm ("head", "blocks", "scratch") to (title, events). A fine-tuning arm starts at epoch 0, its
     new head fitted before any block trained, which it keeps when no epoch scores above it.
     """
-    first = 0.5
+    first, fitted = 0.5, False
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
                         subplot_titles=("Against time: seconds since each run started", "Against epochs"))
     for arm, (title, evs) in arms.items():
         color, dash = ARM_STYLE.get(arm, (PALETTE[0], "solid"))
         epochs = [e for e in scored_epochs_in(evs) if e.get("val_accuracy") is not None]
         first = min([first] + [e["epoch"] - 0.5 for e in epochs])
+        fitted = fitted or any(e.get("head_fit") for e in epochs)
         y = [100 * e["val_accuracy"] for e in epochs]
         mode = "lines+markers" if len(epochs) > 1 else "markers"
         style = dict(line=dict(color=color, dash=dash, width=3), marker=dict(color=color, size=9))
@@ -76,10 +77,8 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=y, name=title, legendgroup=arm, mode=mode, text=cut,
                         showlegend=False, row=1, col=2, **style,
                         hovertemplate=f"{title}<br>%{{y:.0f}}% after epoch %{{x}}%{{text}}<extra></extra>")
-    if any(e.get("head_fit") for _, evs in arms.values() for e in scored_epochs_in(evs)):  # as on the Train step
-        fig.add_vrect(x0=-HEAD_FIT_WIDTH, x1=0, fillcolor=GREY, opacity=0.25, line_width=0, row=1, col=2,
-                      annotation_text=HEAD_FIT_MARK, annotation_position="inside", annotation_textangle=-90,
-                      annotation_font=dict(size=12, color="#374151"))
+    if fitted:  # as on the Train step
+        head_fit_band(fig, 2)
     if seconds:
         fig.add_vline(x=seconds, line=dict(color="#6b7280", dash="dot", width=2), row=1, col=1,
                       annotation_text="time limit", annotation_position="top left")
