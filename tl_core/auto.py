@@ -126,7 +126,7 @@ def ranking_for(config: RunConfig, on_event: events.EventSink = events.ignore) -
     if ranking is not None:
         return ranking
     on_event(events.make(events.PREPARING, text=RANKING_NOW))
-    return rank_into(ranking_file(config), config)
+    return rank_into(ranking_file(config), config, related=False)  # the choice does not use the relatedness
 
 
 def pick_model(scores: list, on_cpu: bool) -> tuple[str, str]:

@@ -54,8 +54,8 @@ class Recommended:
 
     model: str
     unfreeze: int        # blocks to fine-tune (0 = only the new head)
-    gap: float           # LogME pretrained minus random weights: how related the data is to what it learned
-    relatedness: str     # the gap in words
+    gap: float | None    # LogME pretrained minus random weights: how related the data is to what it learned
+    relatedness: str     # the gap in words; "" (gap None) in a training run's record (`rank_into`)
     reason: str          # the sentences a person reads: the `started` event's reason
     why_model: str       # the reason's part about the model
     why_blocks: str      # the reason's part about the blocks
@@ -81,6 +81,12 @@ class Ranking:
     scored: int = 0                  # examples the scores were measured on (the stratified sample)
     of: int = 0                      # examples in the whole data; 0 until the sample is drawn
 
+    @property
+    def whole(self) -> bool:
+        """Done, with all the app shows: a training run's record leaves the relatedness out (`rank_into`), and the
+        app's `start_ranking` then ranks again, from the cached features (seconds), to measure it."""
+        return self.state == DONE and self.recommended is not None and bool(self.recommended.relatedness)
+
     @classmethod
     def from_dict(cls, d: dict) -> "Ranking":
         return cls(d.get("state", FAILED), d.get("message", ""), [ScoreRow(**s) for s in d.get("scores", [])],
@@ -90,14 +96,15 @@ class Ranking:
 
 def start_ranking(config: RunConfig, retry: bool = False, stamp: Hashable = None) -> None:
     """Rank the available models on `config`'s data in the background (the app's warm worker when one is ready,
-    else a process of its own), unless a result or a live job for this version of the data exists (`retry=True`:
-    again after a failure). Returns at once. An older version's job is asked to stop (`stop_older`)."""
+    else a process of its own), unless a whole result (`Ranking.whole`) or a live job for this version of the data
+    exists (`retry=True`: again after a failure). Returns at once. An older version's job is asked to stop
+    (`stop_older`)."""
     try:
         path = ranking_file(config, stamp)
     except (DataError, OSError):
         return  # the data cannot be read: ranking_status says why
     record = read_json(path) or {}
-    if record and (_live(record) or record.get("state") == DONE or (record.get("state") == FAILED and not retry)):
+    if record and (_live(record) or Ranking.from_dict(record).whole or (record.get("state") == FAILED and not retry)):
         return
     stop_older(path, config.data)
     path.with_suffix(STOP).unlink(missing_ok=True)
@@ -164,10 +171,11 @@ class Stopped(Exception):
     """A newer version of the same data is being ranked: this job's record is no longer wanted."""
 
 
-def rank_into(path: Path, config: RunConfig, stopped: Callable[[], bool] = lambda: False) -> Ranking:
+def rank_into(path: Path, config: RunConfig, stopped: Callable[[], bool] = lambda: False,
+              related: bool = True) -> Ranking:
     """Rank in this process, writing the record after each model and at the end (the job's work, and a training
-    run's when no ranking was ready). Failures are written as a sentence and raised; Stopped is raised when
-    `stopped()` says so after a model."""
+    run's when no ranking was ready: `related=False`, the relatedness left for the app, see `select.recommend`).
+    Failures are written as a sentence and raised; Stopped is raised when `stopped()` says so after a model."""
     from .select import rank_models, recommend, sample_data
 
     base = {"pid": os.getpid(), "started": time.time(), "config": _config_dict(config)}
@@ -184,7 +192,7 @@ def rank_into(path: Path, config: RunConfig, stopped: Callable[[], bool] = lambd
     try:
         sample = sample_data(config.data, config=config)
         base.update(scored=len(sample.examples), of=sample.whole)
-        best = recommend(sample, rank_models(sample, on_score=one_done))
+        best = recommend(sample, rank_models(sample, on_score=one_done), related=related)
     except Stopped:
         raise  # the job removes the record
     except Exception as err:

@@ -10,6 +10,7 @@ directions (`transferability.reduce_dims`), from the same frozen-feature and dec
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass
@@ -86,8 +87,8 @@ class Recommendation:
 
     model: str           # the chosen model
     unfreeze: int        # the chosen blocks
-    gap: float           # the model's relatedness gap
-    relatedness: str     # the gap in words
+    gap: float | None    # the model's relatedness gap (None: not measured, `recommend(..., related=False)`)
+    relatedness: str     # the gap in words ("" when not measured)
     reason: str          # the sentences a person reads, as the run's `started` event carries them
     layers: LayerScores  # the model's per-block scores
     why_model: str       # the reason's part about the model
@@ -122,16 +123,19 @@ def rank_models(sample: Sample, models: list[str] | None = None,
     return sorted(scores, key=lambda s: -s.score)
 
 
-def recommend(sample: Sample, ranking: list[ModelScore], on_cpu: bool | None = None) -> Recommendation:
+def recommend(sample: Sample, ranking: list[ModelScore], on_cpu: bool | None = None,
+              related: bool = True) -> Recommendation:
     """The model and blocks training with `--model auto --unfreeze auto` will choose on this device (`auto.decide`,
-    the same call `auto.choose` makes), how related the data is to that model, and its per-block scores."""
+    the same call `auto.choose` makes), how related the data is to that model, and its per-block scores.
+    `related=False` leaves the relatedness out: the choice does not use it, and its random twin's pass took 3.5 of a
+    cold 17.5 s choice on ants/bees here (training ranks so; the app measures it when it shows the record)."""
     if on_cpu is None:
         on_cpu = pick_runtime("auto").device.type == "cpu"
     layers = functools.lru_cache(maxsize=None)(lambda model: layer_scores(sample, model))
     automatic = RunConfig(data="", model=AUTO_MODEL, unfreeze=AUTO)
     choice = decide(automatic, sample.kind, sample.smallest, on_cpu, ranking, layers)
-    related = relatedness(sample, choice.model)
-    return Recommendation(choice.model, choice.unfreeze, related.gap, related.sentence, choice.reason,
+    gap, words = dataclasses.astuple(relatedness(sample, choice.model)) if related else (None, "")
+    return Recommendation(choice.model, choice.unfreeze, gap, words, choice.reason,
                           layers(choice.model), choice.why_model, choice.why_blocks, on_cpu)
 
 

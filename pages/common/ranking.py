@@ -52,14 +52,15 @@ def start(ranking_config, retry: bool = False, data_stamp: tuple | None = None) 
 
 
 def current(project: dict, start_if_missing: bool, data_stamp: tuple | None = None):
-    """(ranking or None, problem or None) for the project's data, started here when asked and none exists.
+    """(ranking or None, problem or None) for the project's data, started here when asked and none exists (or a
+    training run's lacks the relatedness, `Ranking.whole`).
     `data_stamp`: the data's stamp when the caller has it (a fragment re-reading every second), else taken here."""
     wanted = config(project)
     if wanted is None:
         return None, None
     data_stamp = stamp(project) if data_stamp is None else data_stamp
     ranking, message = status(wanted, data_stamp)
-    if ranking is None and message is None and start_if_missing:
+    if (ranking is None or ranking.state == "done" and not ranking.whole) and message is None and start_if_missing:
         message = start(wanted, data_stamp=data_stamp)
         if message is None:
             ranking, message = status(wanted, data_stamp)
@@ -114,7 +115,8 @@ def panel(project: dict, ranking) -> None:
         st.caption(what_the_score_is(ranking, project["kind"]))
     if recommended is None:
         return
-    meter(recommended.relatedness, _title(recommended.model))
+    if recommended.relatedness:  # a training run's record leaves it out until the app measures it (`current`)
+        meter(recommended.relatedness, _title(recommended.model))
     st.markdown(f"**Why:** {esc(recommended.why_model)} How many of its layers to fine-tune is proposed on step 4, "
                 "beside the network.")
 

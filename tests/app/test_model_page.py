@@ -126,6 +126,31 @@ def test_a_project_with_its_own_model_ranks_on_request(app, home):
     assert tl_core.ranking_status(ranking.config(project)) is None
 
 
+def test_a_training_runs_ranking_gets_its_relatedness_when_the_page_opens(app, home):
+    """A run with the automatic choice that ranked for itself (the CLI's) leaves out how related the data is: the
+    Model page ranks again in the background to measure it, and draws the meter once it is there."""
+    import time
+
+    import tl_core
+    from pages.common import ranking
+
+    project = make_project(home, "image", model=tl_core.AUTO_MODEL, settings={})
+    add_photos(home, project, per_class=3)
+    config = ranking.config(project)
+    tl_core.choose(config, on_cpu=True)  # what `transferlab train --model auto` does first
+    assert not tl_core.ranking_status(config).whole
+    at = open_page(app, "model", project=project["id"])
+    assert not at.exception and tl_core.ranking_status(config).state == "running"
+    assert "Comparing the models on a sample of your data" in texts(at)
+    deadline = time.time() + 180
+    while (found := tl_core.ranking_status(config)).state == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    assert found.whole, found.message
+    at = open_page(app, "model", project=project["id"])
+    meter = at.get("progress")[-1].proto
+    assert not at.exception and found.recommended.relatedness in re.sub(r"\\(.)", r"\1", meter.text)
+
+
 def test_the_models_are_ranked_for_the_data_best_on_top(app, ranked_home):
     """Opened with data, the automatic choice ranked the models by itself; the chart, the meter and the reason
     agree with the ranking."""
