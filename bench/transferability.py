@@ -278,8 +278,9 @@ NOTES = """## How to read it
 - Head-only and fine-tuned accuracies are best validation accuracies from docs/quality.json (bench/quality.py), on
   the engine's own split of the full data, under that bench's time limits.
 - The choice's time is what a `--model auto --unfreeze auto` run adds before it trains, with cold caches: decoding
-  the sample, one frozen pass per model (every block's pooled output: the score and the per-block curve), and the
-  chosen model's random-weight twin, plus exporting each network's ONNX graph once. *With the graphs exported* is
+  the sample and one frozen pass per model (every block's pooled output: the score and the per-block curve), plus
+  exporting each network's ONNX graph once. The chosen model's random-weight twin (the relatedness) is not in it:
+  the choice does not use it, so the app measures it when it shows the ranking. *With the graphs exported* is
   the same choice again with only those graphs kept: a graph serves every dataset, so any later data on the same
   computer pays this; the ratio in brackets is that against the head-only run. The app ranks in the background
   while the person reads the Model page, so a run started later reuses it.
