@@ -155,6 +155,7 @@ class _ProgressPrinter:
 
 
 def _print_summary(run, ending: dict) -> None:
+    from .certainty import how_sure
     from .data.examples import plural
     from .events import kept_epoch, why_it_ended
 
@@ -165,6 +166,8 @@ def _print_summary(run, ending: dict) -> None:
     print(f"\n{ending['event'].capitalize()} in {ending.get('elapsed_s', 0):.1f}s. "
           f"Validation accuracy {ending.get('best_val_accuracy') or 0:.1%}; kept {kept_epoch(ending.get('best_epoch') or 0)}. "
           f"{why_it_ended(run.events())}".rstrip())
+    if "examples" in metrics:
+        print(how_sure(metrics["accuracy"], metrics["examples"]))
     for name, m in metrics.get("per_class", {}).items():
         print(f"  {name:20} precision {m['precision']:.1%}  recall {m['recall']:.1%}  f1 {m['f1']:.1%}  "
               f"({plural(m['support'], 'example')})")

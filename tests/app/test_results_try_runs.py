@@ -1,9 +1,11 @@
 """Steps 5 to 7 on a real finished run: results, predictions, the list of runs and the download."""
 import json
 import logging
+import re
 import shutil
 
 import pytest
+import tl_core
 from apphelpers import PAGES, REPO, YELP, jpeg_bytes, make_project, open_page, texts
 from streamlit.testing.v1 import AppTest
 
@@ -14,6 +16,11 @@ def test_results_show_accuracy_table_confusion_and_mistakes(trained_app, trained
     accuracy = at.metric[0]
     assert accuracy.label == "Accuracy" and accuracy.value.endswith("%")
     assert at.metric[1].value == "20"  # 10 validation photos per class
+    low, high = tl_core.interval(float(accuracy.value.rstrip("%")) / 100, 20)
+    cautions = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]  # few to check with: a caution
+    assert len(cautions) == 1 and "add more examples" in cautions[0]
+    assert (f"Measured on 20 validation examples: on new examples like these, expect between {low:.0%} and "
+            f"{high:.0%}") in cautions[0]
     table = at.dataframe[0].value
     assert list(table["class"]) == ["ants", "bees"] and list(table["examples"]) == [10, 10]
     assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves

@@ -238,6 +238,8 @@ def test_a_finished_run_reconnects_from_the_url(trained_app, trained_home):
     assert f"Training finished in {tl_core.duration(elapsed)}." in texts(at)
     assert "You can leave this page" not in texts(at)  # said while it trains; it stayed after the run had ended
     assert "Epochs finished: 1 of 1" in texts(at)
+    metrics = tl_core.get_run(trained_home["run"]).metrics()  # 20 validation photos: how sure, beside the accuracy
+    assert tl_core.how_sure(metrics["accuracy"], 20) in texts(at) and "add more examples" in texts(at)
     assert at.button(key=f"to_results_{trained_home['run']}")
     at.button(key=f"to_results_{trained_home['run']}").click().run()
     assert at.title[0].value == "Results"

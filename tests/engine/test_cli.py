@@ -117,3 +117,17 @@ def test_train_auto_says_what_it_chose_and_the_run_keeps_it(warm_workspace, imag
     assert read_json(run.description_file)["base_model"] == started["chosen_model"]
     again = continue_run(run.id, 1)
     assert (again.model, again.unfreeze, again.resume_from) == (started["chosen_model"], 0, run.id)
+
+
+def test_train_ends_with_how_sure_its_accuracy_is(warm_workspace, image_subset, capsys):
+    """The summary gives the range the validation accuracy likely falls in (a 100 % on 12 chest X-rays read as a
+    sure thing); 30 validation pictures here, enough to go without the caution for fewer."""
+    from tl_core import how_sure
+    from tl_core.cli import main
+    from tl_core.runs import list_runs
+
+    assert main(["train", str(image_subset), "--epochs", "1", "--name", "how sure"]) == 0
+    metrics = next(r for r in list_runs() if r.config.name == "how sure").metrics()
+    printed = capsys.readouterr().out
+    assert how_sure(metrics["accuracy"], metrics["examples"]) in printed
+    assert "Measured on 30 validation examples" in printed and "add more examples" not in printed

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tl_core.config import RunConfig
-from tl_core.explain import curve_summary, curve_verdict, interval, learning_curve, stratified_subset, summarize
+from tl_core.explain import curve_summary, curve_verdict, learning_curve, stratified_subset, summarize
 
 
 def test_ants_bees_curve_is_monotone_ish_and_fast_once_cached(hymenoptera, monkeypatch):
@@ -61,14 +61,6 @@ def curve(means: dict[int, list[float]], val_examples: int) -> list[dict]:
     return [{"fraction": per / max(means), "examples_per_class": per, "train_examples": 2 * per,
              "val_examples": val_examples, "seed": seed, "val_accuracy": a, "mode": "head"}
             for per, accs in means.items() for seed, a in enumerate(accs)]
-
-
-def test_interval_matches_the_wilson_formula():
-    low, high = interval(0.6, 30)
-    assert (round(low, 3), round(high, 3)) == (0.423, 0.754)             # 18 of 30
-    assert interval(1.0, 20)[1] == 1.0 and interval(1.0, 20)[0] > 0.8
-    wide, narrow = interval(0.8, 20), interval(0.8, 2000)
-    assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])
 
 
 def test_a_flat_line_at_60_percent_on_30_examples_is_not_a_ceiling():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import random
 import time
 from pathlib import Path
@@ -37,13 +36,13 @@ from ..config import ALL, RunConfig
 from ..device import pick_runtime
 from ..freeze import apply_plan
 from ..models import load_model
+from ..certainty import interval
 from ..probe import linear_probe
 from ..rundata import open_run_data
 from ..tasks import build_task
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 SEEDS = (0, 1, 2)
-Z = 1.96     # 95 % intervals
 HIGH = 0.9   # an accuracy at which "more examples would add little" may be said (when the curve is flat)
 
 
@@ -129,15 +128,6 @@ def summarize(points: list[dict]) -> list[dict]:
                     "mean": mean, "min": min(accs), "max": max(accs), "runs": len(accs),
                     "val_examples": ps[0]["val_examples"], "low": min(low, min(accs)), "high": max(high, max(accs))})
     return out
-
-
-def interval(accuracy: float, examples: int) -> tuple[float, float]:
-    """95 % Wilson score interval of an accuracy measured on `examples` examples."""
-    if examples <= 0:
-        return 0.0, 1.0
-    centre = (accuracy + Z * Z / (2 * examples)) / (1 + Z * Z / examples)
-    half = Z / (1 + Z * Z / examples) * math.sqrt(accuracy * (1 - accuracy) / examples + Z * Z / (4 * examples ** 2))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def curve_verdict(points: list[dict]) -> dict | None:
