@@ -176,8 +176,11 @@ def relatedness_sentence(gap: float, kind: str = "image") -> str:
         return (f"The words of your {things} alone already tell your classes apart: this model with random weights "
                 f"does almost as well as the trained one, so the score cannot say how close your {things} are to "
                 f"what it learned.")
-    return (f"Your {things} are quite unlike what this model learned: fine-tuning more layers will matter "
-            f"(its features tell your classes apart little better than random ones).")
+    # "with enough": the Train step trains only the head below FEW_PER_CLASS a class, and said so beside a Model
+    # step that said "fine-tuning more layers will matter" on 30 X-rays a class (read as opposite advice)
+    return (f"Your {things} are quite unlike what this model learned (its features tell your classes apart little "
+            f"better than random ones): with enough {things} of each class, fine-tuning more of its layers will "
+            f"matter.")
 
 
 def layer_scores(sample: Sample, model: str = "") -> LayerScores:
