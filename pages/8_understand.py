@@ -8,6 +8,8 @@ waits for its button and is cached per run.
 """
 import streamlit as st
 
+import tl_core
+
 from pages.common import charts, engine, frame, layers, runview, understand_cards
 from pages.common import understand as u
 from pages.common.comparison import arm_state, experiment_figure, head_note
@@ -133,11 +135,13 @@ def experiment_panel(experiment_id: str, was_live: bool) -> None:
 
 with st.container(key="understand_experiment"):
     st.header("Does transfer learning help here?", divider="gray")
+    from tl_core.explain import EXPERIMENT_SECONDS, what_is_equal
+
     st.markdown(f"One click trains three models on this run's data, one after another: **pretrained, only a new "
                 f"head**, then **pretrained, the last {u.EXPERIMENT_BLOCKS} blocks fine-tuned too**, then **from "
                 "scratch** (random numbers, nothing learned before). The first results come within seconds; the "
-                "whole comparison takes a couple of minutes, and you can leave the page meanwhile.")
-    from tl_core.explain import EXPERIMENT_SECONDS, what_is_equal
+                f"whole comparison takes at most about {tl_core.duration(3 * EXPERIMENT_SECONDS)} (each run stops "
+                "at the budget below), and you can leave the page meanwhile.")
 
     st.caption(what_is_equal(int(st.session_state.get("experiment_epochs") or u.EXPERIMENT_EPOCHS),
                              EXPERIMENT_SECONDS))
