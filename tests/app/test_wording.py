@@ -1,5 +1,6 @@
 """The same thing is said the same way everywhere: step names, counts, the fine-tuning choice, photo counts."""
 import json
+import re
 import subprocess
 import time
 
@@ -102,3 +103,12 @@ def test_the_sidebar_counts_photos_as_the_class_card_does(app, home):
     said = texts(at)
     assert "**Data:** 12 photos in 2 classes" in said
     assert "**6 photos** in this class. 2 files were left out" in said
+
+
+def test_how_to_read_the_views_names_no_particular_subject():
+    """The person's pictures may be X-rays or tomato leaves: "Look inside a block" spoke of "leaves, insects,
+    flowers" beside chest X-rays."""
+    from tl_core.explain import HOW_TO_READ
+
+    subjects = re.compile(r"\b(leaf|leaves|insects?|flowers?|ants?|bees?|cats?|dogs?|tomato(es)?|x-rays?)\b", re.I)
+    assert {view: subjects.findall(words) for view, words in HOW_TO_READ.items() if subjects.search(words)} == {}

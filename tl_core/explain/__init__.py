@@ -42,7 +42,7 @@ HOW_TO_READ = {
     "layer_patches": (
         "Each row is one of the block's channels (one of its detectors), with the pieces of your pictures that "
         "switch it on most, each cut to what one unit of the block can see. Early blocks see a few pixels (edges, "
-        "colours), late blocks most of the picture (leaves, insects, flowers)."),
+        "colours), late blocks most of the picture (whole objects and their parts)."),
     "layer_change": (
         "How different each block's output is on your validation examples after training than before, from 0 "
         "(the same) to 1 (completely different; measured as 1 minus linear CKA): frozen blocks did not move at "
