@@ -156,12 +156,18 @@ def confusion(classes: list[str], matrix: list[list[int]]) -> go.Figure:
     return _layout(fig, 120 + 60 * len(classes))
 
 
+INSIDE_FROM = 15  # percent: a shorter prediction bar gets its number beside it
+
+
 def predictions(top: list[tuple[str, float]]) -> go.Figure:
     labels = [plot_text(label) for label, _ in top][::-1]
     values = [100 * p for _, p in top][::-1]
     colors = [GREY] * (len(values) - 1) + [BLUE]
+    # A bar too short to hold its number gets it beside it: "auto" does that for short bars but drops the number of
+    # a bar at 0 (plotly.js #6474), so a text model's "0%" class read as an unlabelled row.
     fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colors,
-                           text=[f"{v:.0f}%" for v in values], textposition="auto",
+                           text=[f"{v:.0f}%" for v in values],
+                           textposition=["inside" if v >= INSIDE_FROM else "outside" for v in values],
                            hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
     fig.update_layout(title="How sure the model is", xaxis_title="probability (%)", xaxis_range=[0, 100],
                       yaxis_type="category")

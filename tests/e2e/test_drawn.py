@@ -39,3 +39,17 @@ def test_shaded_words_read_as_written(context):
         return [pieces[2].right - pieces[0].left, document.getElementById('plain').getBoundingClientRect().width];
     }""")
     assert shaded == pytest.approx(plain, abs=1.0)
+
+
+def test_every_prediction_bar_shows_its_number_even_at_zero(context):
+    """Try it on a text model: a class at 0 % stood as a row with no number (plotly's "auto" drops it)."""
+    from pages.common import charts
+
+    page = context()
+    page.set_viewport_size({"width": 700, "height": 400})
+    top = [("spam", 0.997), ("ham", 0.003), ("other", 0.0)]
+    page.set_content(f"<html><body>{charts.predictions(top).to_html(include_plotlyjs=True, full_html=False)}"
+                     "</body></html>")
+    page.wait_for_selector(".bartext")
+    shown = page.evaluate("() => [...document.querySelectorAll('.bartext')].map(t => t.textContent)")
+    assert sorted(shown) == ["0%", "0%", "100%"]
