@@ -242,6 +242,27 @@ def start(config) -> None:
     st.query_params["run"] = run.id
 
 
+# The settings the form sets, in the words a person reads them; a run shown below made with others is said to be.
+SETTING_NAMES = {"model": "model", "unfreeze": "choice of what learns", "from_scratch": "choice of what learns",
+                 "epochs": "number of epochs", "augment": "augmentation", "val_split": "validation share",
+                 "lr": "learning rate", "batch_size": "batch size", "early_stop": "early stop", "seed": "random seed"}
+
+
+def other_settings(form, made, kind: str) -> list[str]:
+    """The settings in which the form's next run (`form`, None while it cannot start) and the run shown (`made`)
+    differ: the form above a run made with other ones read as that run's. No model named is the default one."""
+    if form is None or made is None:
+        return []
+    default = tl_core.default_model(kind).name
+
+    def value(config, key: str):
+        if key == "augment" and kind == "text":  # pictures only: the form sends "none", the CLI its default
+            return None
+        return (config.model or default) if key == "model" else getattr(config, key)
+
+    return list(dict.fromkeys(name for key, name in SETTING_NAMES.items() if value(form, key) != value(made, key)))
+
+
 # ---------------------------------------------------------------- the page
 
 if not project and not st.query_params.get("run"):
@@ -263,6 +284,11 @@ run_id = st.query_params.get("run")
 current = engine.get_run(run_id)
 if current is not None:
     st.header("Training")
+    differ = other_settings(config, engine.run_config(current), project["kind"]) if project else []
+    if differ:
+        said = ", ".join(differ[:-1]) + " and " + differ[-1] if len(differ) > 1 else differ[0]
+        st.caption(f"The settings above are for your next run: this one was made with a different {said} (its own "
+                   f"are in its label and summary below).")
     live = current.active
     st.fragment(run_every=1.0 if live else None)(live_run.panel)(current.id, live)
 elif run_id:

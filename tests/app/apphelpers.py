@@ -7,6 +7,7 @@ import io
 import re
 import json
 import os
+import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +48,19 @@ def add_photos(home: Path, project: dict, per_class: int = 6) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for path in sorted((HYMENOPTERA / "train" / label).glob("*.jpg"))[:per_class]:
             (folder / path.name).symlink_to(path)
+
+
+def copy_run(trained: dict, home, run_id: str, project: dict | None = None, state: str | None = None) -> str:
+    """The session's real run, copied into this test's workspace under another id: started from `project` on
+    the Train step (which records it in config.extra), and ended in `state` (a run stopped after an epoch)."""
+    target = home / "runs" / run_id
+    shutil.copytree(trained["home"] / "runs" / trained["run"], target, symlinks=True)
+    for name, field, value in (("config.json", "extra", project and {"project": project["id"], "kind": "image"}),
+                               ("status.json", "state", state)):
+        if value:
+            stored = json.loads((target / name).read_text())
+            (target / name).write_text(json.dumps({**stored, field: value}))
+    return run_id
 
 
 def jpeg_bytes(label: str = "bees", index: int = 0) -> bytes:

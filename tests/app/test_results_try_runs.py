@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 import tl_core
-from apphelpers import PAGES, REPO, YELP, jpeg_bytes, make_project, open_page, texts
+from apphelpers import PAGES, REPO, YELP, copy_run, jpeg_bytes, make_project, open_page, texts
 from streamlit.testing.v1 import AppTest
 
 
@@ -98,19 +98,6 @@ def test_export_zip_is_made_once_and_reused(trained_home):
 
 
 # ---------------------------------------------------------------- All runs with several runs and projects
-
-def copy_run(trained: dict, home, run_id: str, project: dict | None = None, state: str | None = None) -> str:
-    """The session's real run, copied into this test's workspace under another id: started from `project` on
-    the Train step (which records it in config.extra), and ended in `state` (a run stopped after an epoch)."""
-    target = home / "runs" / run_id
-    shutil.copytree(trained["home"] / "runs" / trained["run"], target, symlinks=True)
-    for name, field, value in (("config.json", "extra", project and {"project": project["id"], "kind": "image"}),
-                               ("status.json", "state", state)):
-        if value:
-            stored = json.loads((target / name).read_text())
-            (target / name).write_text(json.dumps({**stored, field: value}))
-    return run_id
-
 
 @pytest.fixture
 def arrow_log():

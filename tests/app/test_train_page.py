@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from apphelpers import FIRST_VISIT, add_photos, make_project, open_page, texts
+from apphelpers import FIRST_VISIT, add_photos, copy_run, make_project, open_page, texts
 
 import tl_core
 
@@ -335,3 +335,19 @@ def test_the_page_counts_the_parameters_its_run_reports(app, home, trained):
     shown = Plan(0, 8, started["trainable_params"], started["total_params"], False).describe()
     assert shown in texts(at)
 
+
+
+def test_the_form_says_when_the_run_below_was_made_with_other_settings(app, home, trained):
+    """The form above a run shown on the Train step holds the settings of the next run: with other ones, it read as
+    that run's ("only the new head" above a run of the last 2 blocks)."""
+    project = make_project(home, "image")
+    add_photos(home, project, per_class=6)
+    shown = copy_run(trained, home, "20990101-000000-0001", project=project)  # 1 epoch, only the new head
+    at = open_page(app, "train", project=project["id"], run=shown)
+    assert not at.exception
+    said = "The settings above are for your next run: this one was made with a different"
+    assert f"{said} number of epochs (its own are in its label and summary below)." in texts(at)
+    at.number_input(key="epochs").set_value(1).run()  # the run's own: nothing to say
+    assert not at.exception and said not in texts(at)
+    at.selectbox(key="lr").set_value(0.01).run()
+    assert f"{said} learning rate (its own" in texts(at)
