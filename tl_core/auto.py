@@ -44,7 +44,7 @@ ADAPT_BLOCKS = 3
 # 85.8-87.5), and above the new head alone by 4-5 points on yelp and sms_spam (ag_news -0.8 to +1.2); yelp's curve
 # on the ranking sample climbed to its last layer, where the head alone scored 90.0 %.
 WHOLE_TEXT_MODEL = ("fine-tuning every layer of a sentence model did better than fine-tuning only its last 1, 2 or 3 "
-                    "on all three text sets we tested, so fine-tune all blocks (unfreeze all).")
+                    "on all three text sets TransferLab was tested on, so fine-tune all blocks (unfreeze all).")
 
 
 @dataclass
@@ -169,8 +169,11 @@ def suggest_unfreeze(titles: list[str], scores: list[float], kind: str = "image"
     peak = max(range(len(scores)), key=scores.__getitem__)  # the first, on a tie
     climbs = scores[last] >= scores[peak] - tolerance
     if kind == "text":
-        curve = (f"The score climbs to the last block ({titles[last]}), yet" if climbs else
-                 f"The score peaks at {titles[peak]} and falls after it, and")
+        # The curve's own conclusion first, then why a sentence model does otherwise: "peaks at Layer 4 and falls
+        # after it, and fine-tuning every layer ..." read as a non sequitur in a walk on yelp reviews
+        curve = (f"The score climbs to the last layer ({titles[last]}), which alone would say the new head will do; "
+                 f"yet" if climbs else
+                 f"The score peaks at {titles[peak]} and falls after it, so the later layers need to adapt; and")
         return ALL, f"{curve} {WHOLE_TEXT_MODEL}"
     if climbs:
         return 0, (f"The score climbs to the last block ({titles[last]}): its features already suit your classes, "

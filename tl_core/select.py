@@ -170,8 +170,10 @@ def relatedness_sentence(gap: float, kind: str = "image") -> str:
     if gap >= RELATED:
         return f"Your {things} look a lot like what this model learned: its features already tell your classes apart."
     if gap >= SOMEWHAT:
-        return (f"Your {things} look somewhat like what this model learned: it helps, and fine-tuning a few later "
-                f"layers may help more.")
+        # not "a few later layers": a sentence model fine-tunes every layer (auto.WHOLE_TEXT_MODEL), which the Train
+        # step then proposed beside it
+        return (f"Your {things} look somewhat like what this model learned: its features help, and fine-tuning some "
+                f"of its layers may help more (step 4 proposes how many).")
     if kind == "text":  # uncalibrated (below): sms_spam's 0.01-0.09 read "quite unlike" for a head at 96 %
         return (f"The words of your {things} alone already tell your classes apart: this model with random weights "
                 f"does almost as well as the trained one, so the score cannot say how close your {things} are to "

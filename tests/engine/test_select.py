@@ -87,14 +87,19 @@ def test_a_text_model_fine_tunes_every_block_whatever_its_curve():
     every layer's 95.0 (docs/quality.md): the curve is said, and every block trains."""
     layers = ["Embeddings"] + [f"Layer {i}" for i in range(1, 7)]
     n, reason = suggest_unfreeze(layers, [-0.6, -0.56, -0.5, -0.41, -0.39, -0.39, -0.39], "text")
-    assert n == ALL and reason.startswith("The score climbs to the last block (Layer 6), yet fine-tuning every layer")
+    assert n == ALL and reason.startswith("The score climbs to the last layer (Layer 6), which alone would say the "
+                                          "new head will do; yet fine-tuning every layer")
     assert reason.endswith("so fine-tune all blocks (unfreeze all).")
     n, reason = suggest_unfreeze(layers, [0.05, 0.1, 0.13, 0.13, 0.09, 0.08, -0.2], "text")
-    assert n == ALL and reason.startswith("The score peaks at Layer 2 and falls after it, and fine-tuning every")
+    assert n == ALL and reason.startswith("The score peaks at Layer 2 and falls after it, so the later layers need "
+                                          "to adapt; and fine-tuning every")
 
 
 @pytest.mark.parametrize("gap, words", [(0.8, "a lot like"), (0.45, "somewhat like"), (0.1, "quite unlike")])
 def test_relatedness_in_words(gap, words):
+    """In between, no number of layers is promised: a sentence model fine-tunes all of them (it said "a few later
+    layers may help more" above a Train step proposing every block)."""
+    assert "a few" not in relatedness_sentence(gap, "text")
     assert words in relatedness_sentence(gap, "image") and "pictures" in relatedness_sentence(gap, "image")
     assert "texts" in relatedness_sentence(gap, "text")
     # texts: a random twin's pooled word embeddings separate many text classes, so a low gap is not "unlike"
