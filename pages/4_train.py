@@ -250,17 +250,23 @@ SETTING_NAMES = {"model": "model", "unfreeze": "choice of what learns", "from_sc
 
 def other_settings(form, made, kind: str) -> list[str]:
     """The settings in which the form's next run (`form`, None while it cannot start) and the run shown (`made`)
-    differ: the form above a run made with other ones read as that run's. No model named is the default one."""
+    differ: the form above a run made with other ones read as that run's. No model named is the default one; an
+    automatic model or block count may well be the one a run shows (a continued run names its choice), so it
+    differs from nothing."""
     if form is None or made is None:
         return []
     default = tl_core.default_model(kind).name
+    automatic = {"model": tl_core.AUTO_MODEL, "unfreeze": tl_core.AUTO}
 
-    def value(config, key: str):
+    def differ(key: str) -> bool:
         if key == "augment" and kind == "text":  # pictures only: the form sends "none", the CLI its default
-            return None
-        return (config.model or default) if key == "model" else getattr(config, key)
+            return False
+        ours, theirs = getattr(form, key), getattr(made, key)
+        if key == "model":
+            ours, theirs = ours or default, theirs or default
+        return ours != theirs and automatic.get(key, object()) not in (ours, theirs)
 
-    return list(dict.fromkeys(name for key, name in SETTING_NAMES.items() if value(form, key) != value(made, key)))
+    return list(dict.fromkeys(name for key, name in SETTING_NAMES.items() if differ(key)))
 
 
 # ---------------------------------------------------------------- the page

@@ -11,7 +11,7 @@ import streamlit as st
 
 import tl_core
 
-from . import engine
+from . import engine, frame
 from . import project as projects
 from .frame import esc
 
@@ -196,3 +196,14 @@ def pick_run(page: str, label: str = "Which run?"):
         st.query_params["run"] = chosen
         st.session_state["run_id"] = chosen
     return next(r for r in runs if r.id == chosen)
+
+
+def how_sure(accuracy: float, examples: int) -> None:
+    """The range a run's accuracy likely falls in (`tl_core.how_sure`): a caution below enough validation examples,
+    a caption otherwise; the Train step's ending and Results say it alike."""
+    if not examples:
+        return
+    if tl_core.few_to_check(examples):
+        frame.warning(tl_core.how_sure(accuracy, examples))
+    else:
+        st.caption(tl_core.how_sure(accuracy, examples))

@@ -351,3 +351,20 @@ def test_the_form_says_when_the_run_below_was_made_with_other_settings(app, home
     assert not at.exception and said not in texts(at)
     at.selectbox(key="lr").set_value(0.01).run()
     assert f"{said} learning rate (its own" in texts(at)
+
+
+def test_a_continued_run_is_not_said_to_differ_in_what_was_chosen_for_it(app, home, trained):
+    """A continued run names its model and blocks (the choice made for its first run); a form left to TransferLab
+    said "made with a different model, choice of what learns and number of epochs" where only the epochs differed."""
+    import json as stored
+
+    project = make_project(home, "image", model="auto", settings={})
+    add_photos(home, project, per_class=6)
+    shown = copy_run(trained, home, "20990101-000000-0001", project=project)
+    config = home / "runs" / shown / "config.json"
+    config.write_text(stored.dumps({**stored.loads(config.read_text()), "model": "efficientnet_lite0", "unfreeze": 2,
+                                    "epochs": 5, "resume_from": "20990101-000000-0000"}))
+    at = open_page(app, "train", project=project["id"], run=shown)
+    assert not at.exception
+    assert ("The settings above are for your next run: this one was made with a different number of epochs (its "
+            "own are in its label and summary below).") in texts(at)
