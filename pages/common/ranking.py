@@ -105,10 +105,15 @@ def panel(project: dict, ranking) -> None:
         return
     available = [m for m in tl_core.catalog(project["kind"]) if m.available]
     if ranking.state == "running":
-        st.info(f"Comparing the models on a sample of your data: {len(ranking.scores)} of {len(available)} scored "
-                "so far. It runs in the background: you can carry on meanwhile.", icon=":material/hourglass_top:")
+        # every model scored: what is left is the chosen one's per-block scores and relatedness ("3 of 3 scored so
+        # far" read as stuck)
+        doing = (f"all {len(available)} models scored, now measuring how close your data is to the best one"
+                 if len(ranking.scores) >= len(available) else f"{len(ranking.scores)} of {len(available)} scored "
+                                                                 f"so far")
+        st.info(f"Comparing the models on a sample of your data: {doing}. It runs in the background: you can carry "
+                "on meanwhile.", icon=":material/hourglass_top:")
     recommended = ranking.recommended
-    if ranking.scores:
+    if ranking.scores and len(available) > 1:  # one model ranks nothing: its reason says it is the one available
         st.plotly_chart(charts.ranking([(s.title, s.score, s.seconds) for s in ranking.scores],
                                        _title(recommended.model) if recommended else None),
                         key="model_ranking", config=charts.CONFIG)

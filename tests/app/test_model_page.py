@@ -180,3 +180,29 @@ def test_the_models_are_ranked_for_the_data_best_on_top(app, ranked_home):
     best_card = " ".join(m.value for m in _card(at, found.recommended.model).markdown)
     assert "Chosen for your data" in best_card
     assert at.button(key="pick_auto").label == "Selected"
+
+
+def test_one_model_is_not_drawn_as_a_ranking(app, home):
+    """Texts have one model offline: its bar alone ranked nothing, and its negative score (-0.43) drew as a long bar
+    on an axis without 0. The reason says it is the one model available."""
+    import tl_core
+    from pages.common import ranking
+    from tl_core.ranking import ranking_file
+    from tl_core.select import relatedness_sentence
+    from tl_core.workspace import write_json
+
+    project = make_project(home, "text", model="auto", settings={}, source="typed",
+                           classes=[{"uid": "t1", "name": "happy"}, {"uid": "t2", "name": "sad"}],
+                           typed={"happy": "good\nnice\ngreat", "sad": "bad\nawful\nsad"})
+    typed = home / "projects" / project["id"] / "typed.tsv"
+    typed.write_text("text\tlabel\ngood\thappy\nnice\thappy\ngreat\thappy\nbad\tsad\nawful\tsad\nsad\tsad\n")
+    (model,) = [m for m in tl_core.catalog("text") if m.available]
+    why = f"{model.title} is the one model available for your data."
+    write_json(ranking_file(ranking.config(project)), {  # as `tl_core.rank_into` leaves it
+        "state": "done", "scores": [{"model": model.name, "title": model.title, "score": -0.43, "seconds": 1.0}],
+        "recommended": {"model": model.name, "unfreeze": -1, "gap": 0.3,
+                        "relatedness": relatedness_sentence(0.3, "text"), "reason": why, "why_model": why,
+                        "why_blocks": "", "on_cpu": True}, "scored": 6, "of": 6})
+    at = open_page(app, "model", project=project["id"])
+    assert not at.exception and not at.get("plotly_chart")
+    assert f"**Why:** {why}" in texts(at) and "What LogME" not in texts(at)
