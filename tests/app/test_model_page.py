@@ -206,3 +206,26 @@ def test_one_model_is_not_drawn_as_a_ranking(app, home):
     at = open_page(app, "model", project=project["id"])
     assert not at.exception and not at.get("plotly_chart")
     assert f"**Why:** {why}" in texts(at) and "What LogME" not in texts(at)
+
+
+def test_a_ranking_with_every_model_scored_says_what_it_still_does(app, home):
+    """Between the last model's score and the recommendation the best model's blocks and relatedness are measured:
+    "3 of 3 scored so far" read as stuck, beside a caption saying all the pictures had been scored."""
+    import os
+
+    import tl_core
+    from pages.common import ranking
+    from tl_core.ranking import ranking_file
+    from tl_core.workspace import write_json
+
+    project = make_project(home, "image", model="auto", settings={})
+    add_photos(home, project, per_class=3)
+    models = [m for m in tl_core.catalog("image") if m.available]
+    write_json(ranking_file(ranking.config(project)), {  # a live job (this process) with every score in
+        "state": "running", "pid": os.getpid(), "started": 0, "scored": 6, "of": 6,
+        "scores": [{"model": m.name, "title": m.title, "score": -0.1 * i, "seconds": 1.0}
+                   for i, m in enumerate(models)]})
+    at = open_page(app, "model", project=project["id"])
+    assert not at.exception
+    assert (f"all {len(models)} models scored, now measuring how close your data is to the best one. It runs in the "
+            f"background") in texts(at) and "scored so far" not in texts(at)
