@@ -20,6 +20,10 @@ PALETTE = ["#2563eb", "#f97316", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#c
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
+EPOCH_AXIS = "epoch (one pass over the data)"  # "... over the training examples" was cut off in presenter mode
+LEGEND_ROOM = 80  # px below a chart's axes for a legend of two rows at presenter mode's sizes (curves)
+
+
 def _layout(fig: go.Figure, height: int, revision: str | None = None) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), uirevision=revision or "fixed",
                       legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0))
@@ -74,8 +78,8 @@ def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Fi
     fig.add_scatter(x=x, y=[100 * e["val_accuracy"] for e in finished_epochs], name="validation accuracy",
                     mode="lines+markers", line=dict(color=GREEN), row=1, col=2)
     span = [-HEAD_FIT_WIDTH if head_fit else 0, before + max(epochs, 1) + 0.2] if epochs else None
-    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=span,
-                     dtick=1 if epochs and before + epochs <= 20 else None)
+    fig.update_xaxes(title_text=EPOCH_AXIS, range=span,
+                     dtick=1 if epochs and before + epochs <= 10 else None)  # 20 ticks ran into each other
     if earlier:
         fig.add_vline(x=before, line_dash="dot", line_color=GREY, annotation_text=CONTINUED_MARK,
                       annotation_position="top left")
@@ -83,7 +87,12 @@ def curves(events: list[dict], revision: str, earlier: list[dict] = ()) -> go.Fi
     fig.update_yaxes(title_text="% correct", range=[0, 102], row=1, col=2)
     if head_fit:
         head_fit_band(fig, "all")
-    return _layout(fig, 360, revision)
+    _layout(fig, 360 + LEGEND_ROOM, revision)
+    # The legend in its own room at the figure's foot: anchored in the plot's coordinates it lay over both epoch
+    # axis titles once it wrapped or its text grew (presenter mode); measured in Chromium (tests/e2e/test_drawn.py).
+    fig.update_layout(margin=dict(b=10 + LEGEND_ROOM),
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0))
+    return fig
 
 
 def head_fit_band(fig: go.Figure, col: int | str) -> None:
@@ -286,7 +295,7 @@ def layer_knowledge(names: list[str], scores: list[float], presenting: bool = Fa
     low, high = min(scores, default=0), max(scores, default=0)
     base = low - 0.15 * ((high - low) or 1)  # LogME has no natural zero: the weakest block keeps a short bar
     fig = layer_bars(names, [s - base for s in scores], [KNOWS] * len(scores),
-                     "how much it already knows about your classes (higher is better)", "%{customdata:.3f}",
+                     "how well it already tells your classes apart", "%{customdata:.3f}",
                      presenting)
     fig.update_traces(customdata=scores)
     fig.update_xaxes(showticklabels=False)

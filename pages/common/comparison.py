@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from tl_core import scored_epochs_in
 
-from .charts import BLUE, GREEN, PALETTE, head_fit_band
+from .charts import BLUE, EPOCH_AXIS, GREEN, PALETTE, head_fit_band
 from .understand_charts import sized
 
 ARM_STYLE = {           # colour and dash per arm, so the lines also differ in greyscale
@@ -83,7 +83,7 @@ def experiment_figure(arms: dict, budget: int, presenting: bool = False, seconds
         fig.add_vline(x=seconds, line=dict(color="#6b7280", dash="dot", width=2), row=1, col=1,
                       annotation_text="time limit", annotation_position="top left")
     fig.update_xaxes(title_text="seconds", rangemode="tozero", row=1, col=1)
-    fig.update_xaxes(title_text="epoch (one pass over the training examples)", range=[first, max(budget, 1) + 0.5],
+    fig.update_xaxes(title_text=EPOCH_AXIS, range=[first, max(budget, 1) + 0.5],
                      dtick=1 if budget <= 20 else None, row=1, col=2)
     fig.update_yaxes(title_text="% correct on validation", range=[0, 102], row=1, col=1)
     return sized(fig, 400, "experiment", presenting)

@@ -53,3 +53,32 @@ def test_every_prediction_bar_shows_its_number_even_at_zero(context):
     page.wait_for_selector(".bartext")
     shown = page.evaluate("() => [...document.querySelectorAll('.bartext')].map(t => t.textContent)")
     assert sorted(shown) == ["0%", "0%", "100%"]
+
+
+@pytest.mark.parametrize("font", [None, 17])  # Streamlit's default size, and a presenter's
+def test_the_training_curves_legend_stays_clear_of_the_epoch_axes(context, font):
+    """Presenter mode on Train and Results: the curves' legend, anchored in the plot's coordinates, lay over both
+    'epoch' axis titles; 20 epochs' ticks ran into each other. At the width of half a page, with a live line."""
+    from pages.common import charts
+    from tl_core import events
+
+    log = [events.make(events.STARTED, epochs=20, steps=40)]
+    log += [events.make(events.PROGRESS, step=s, steps=40, epoch=1 + (s - 1) // 2, loss=1 / s, samples_per_s=9.0,
+                        eta_s=1.0) for s in range(1, 41)]
+    log += [events.make(events.EPOCH, epoch=e, train_loss=1 / e, val_loss=1.2 / e, val_accuracy=0.5 + e / 50,
+                        lr=0.001, elapsed_s=float(e), partial=False) for e in range(1, 21)]
+    figure = charts.curves(log, "run")
+    if font:
+        figure.update_layout(font=dict(size=font))
+    page = context()
+    page.set_content(f"<html><body style='width: 700px'>{figure.to_html(include_plotlyjs=True, full_html=False)}"
+                     "</body></html>")
+    page.wait_for_selector(".legend")
+    legend_top, axis_bottom, ticks = page.evaluate("""() => [
+        document.querySelector('.legend').getBoundingClientRect().top,
+        Math.max(...[...document.querySelectorAll('.xtick text, .x2tick text, .g-xtitle text, .g-x2title text')]
+                 .map(t => t.getBoundingClientRect().bottom)),
+        [...document.querySelectorAll('.xtick text')].map(t => t.getBoundingClientRect())
+                 .map(r => [r.left, r.right])]""")
+    assert legend_top >= axis_bottom, (legend_top, axis_bottom)
+    assert all(a[1] <= b[0] for a, b in zip(ticks, ticks[1:])), ticks  # no tick label over the next
