@@ -32,6 +32,8 @@ def arm_state(status: dict, evs: list[dict], budget: int, seconds: float) -> str
         started = any(e.get("event") == "started" for e in evs)
         spent = time.time() - (status.get("started") or time.time())
         clock = f", {spent:.0f} s of its {seconds:.0f} s" if seconds else ""
+        if seconds and spent > seconds:  # it read "63 s of its 60 s": the limit stops training, then scores it
+            clock = f", its {seconds:.0f} s are up: checking the epoch it got to"
         return f"training, epoch {min(done + 1, budget)} of {budget}{clock}" if started else "getting ready"
     if state == "finished":
         best = max((e["val_accuracy"] for e in scored_epochs_in(evs)), default=0)  # epoch 0 too: it may be kept

@@ -24,3 +24,14 @@ def test_a_kept_epoch_0_is_the_runs_best_in_its_line_and_on_the_chart():
     assert "fitted before any block trained" in by_epoch.text[0]
     head_only = [{"event": "started", "epochs": 2}, {"event": "epoch", "epoch": 1, "val_accuracy": 0.9, "elapsed_s": 3}]
     assert experiment_figure({"head": ("Pretrained, head only", head_only)}, budget=2).layout.xaxis2.range[0] == 0.5
+
+
+def test_a_run_past_its_time_limit_is_not_said_to_be_over_it():
+    """The limit stops training, then the epoch it got to is checked: the line read "63 s of its 60 s"."""
+    import time
+
+    running = [{"event": "started", "epochs": 3}]
+    within = arm_state({"state": "running", "started": time.time() - 20}, running, 3, 60)
+    assert within.startswith("training, epoch 1 of 3, 20 s of its 60 s")
+    past = arm_state({"state": "running", "started": time.time() - 63}, running, 3, 60)
+    assert past == "training, epoch 1 of 3, its 60 s are up: checking the epoch it got to"

@@ -92,6 +92,16 @@ def test_takeaway_says_when_from_scratch_ran_out_of_time():
     assert "arm" not in sentence
 
 
+def test_takeaway_says_when_from_scratch_did_no_better_than_guessing():
+    """44 % from scratch on two classes read as a result like any other."""
+    coin = epochs((0.44, 30), (0.44, 61))
+    coin[0]["classes"] = ["cats", "dogs"]
+    sentence = takeaway({"head": epochs((0.96, 5)), "scratch": coin})
+    assert "from scratch reached 44% after 30 s, no better than guessing among 2 classes (50%). Transfer" in sentence
+    coin[0]["classes"] = ["a", "b", "c", "d", "e"]  # 44 % of five classes is well above a guess's 20 %
+    assert "guessing" not in takeaway({"head": epochs((0.96, 5)), "scratch": coin})
+
+
 def test_the_page_says_what_is_equal_and_what_is_not():
     said = what_is_equal(3, EXPERIMENT_SECONDS)
     assert "at most 3 epochs or 1 min each" in said and "Not the same: what each starts from" in said
