@@ -34,7 +34,7 @@ chosen = runview.chosen_for_you(engine.run_config(run), runview.chosen(run))
 if chosen:
     st.markdown(chosen)
 a, b, c, d = st.columns(4)
-a.metric("Accuracy", f"{metrics['accuracy']:.1%}",
+a.metric("Accuracy", f"{metrics['accuracy']:.0%}",
          help="The share of validation examples (never trained on) that the model put in the right class.")
 b.metric("Validation examples", metrics.get("examples", 0))
 c.metric("Best epoch", metrics.get("best_epoch", "?"), help="The epoch whose model was kept: the one with the best "

@@ -37,7 +37,7 @@ def how_sure(accuracy: float, examples: int) -> str:
 
     low, high = interval(accuracy, examples)
     said = (f"Measured on {plural(examples, 'validation example')}: on new examples like these, expect between "
-            f"{low:.0%} and {high:.0%} (95 % of the time).")
+            f"{low:.0%} and {high:.0%} (95% of the time).")
     if few_to_check(examples):
         said += (f" With so few, each one right or wrong moves the accuracy by {100 / max(examples, 1):.0f} points: "
                  f"add more examples for a number you can rely on.")

@@ -11,13 +11,14 @@ from typing import Any
 
 from torch import nn
 
+from .calibration import fold
 from .config import RunConfig
 from .data import DataError
 from .freeze import Plan, resolve_unfreeze
 from .models import build
 from .models.backbone import Backbone
 from .models.preprocessing import Preprocessing
-from .run_files import DESCRIPTION, ENCODER, TOKENIZER, WEIGHTS  # a run folder and an export hold the same files
+from .run_files import DESCRIPTION, ENCODER, METRICS, TOKENIZER, WEIGHTS  # a run folder and an export: the same files
 from .workspace import load_tensors, read_json, save_tensors, write_json
 
 
@@ -87,3 +88,5 @@ def load_earlier_weights(backbone: Backbone, folder: Path, classes: list[str], p
         raise DataError(f"A continuation of run {run} must train the same model and the same blocks as it did "
                         f"({info['arch']}, {info.get('unfreeze')} blocks). Start a new run to change them.")
     backbone.model.load_state_dict(load_tensors(Path(folder) / WEIGHTS))
+    # the head was calibrated when that run ended (`calibration`): training goes on from the weights it trained
+    fold(backbone.head, 1 / (read_json(Path(folder) / METRICS) or {}).get("temperature", 1.0))

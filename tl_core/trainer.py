@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from . import events, run_files
 from .auto import choose
+from .calibration import calibrate
 from .checkpoint import load_earlier_weights
 from .config import MIN_STEPS_PER_EPOCH, RunConfig, check_settings
 from .data import DataError
@@ -254,8 +255,9 @@ class TrainingLoop:
             self.emit(events.make(events.CANCELLED, best_epoch=0, best_val_accuracy=None))
             return TrainResult("cancelled", 0, 0.0, {}, time.time() - self.started, self.run_dir)
         self.task.module.load_state_dict(best["state"])
-        metrics = classification_metrics(best["probs"], self.task.val_labels, self.task.classes, self.task.val_names)
-        metrics.update(best_epoch=best["epoch"], device=self.runtime.label)
+        temperature, probs = calibrate(self.task.head, best["probs"], self.task.val_labels)  # accuracy unchanged
+        metrics = classification_metrics(probs, self.task.val_labels, self.task.classes, self.task.val_names)
+        metrics.update(best_epoch=best["epoch"], device=self.runtime.label, temperature=temperature)
         if self.run_dir is not None:
             self.task.save(self.run_dir)
             write_json(Path(self.run_dir) / run_files.METRICS, metrics)

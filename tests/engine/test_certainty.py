@@ -14,11 +14,11 @@ def test_a_perfect_score_on_twelve_examples_says_how_far_it_could_be_off():
     """12 chest X-rays validated at 100 % read as a sure thing; the next 12 could score 76 %."""
     said = how_sure(1.0, 12)
     assert said.startswith("Measured on 12 validation examples: on new examples like these, expect between 76% and "
-                           "100% (95 % of the time).")
+                           "100% (95% of the time).")
     assert "moves the accuracy by 8 points: add more examples" in said and few_to_check(12)
 
 
 def test_enough_examples_give_the_range_without_a_caution():
     said = how_sure(0.961, 153)
     assert said == ("Measured on 153 validation examples: on new examples like these, expect between 92% and 98% "
-                    "(95 % of the time).") and not few_to_check(153)
+                    "(95% of the time).") and not few_to_check(153)

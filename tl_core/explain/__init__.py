@@ -17,14 +17,14 @@ HOW_TO_READ = {
     "gradcam": (
         "The picture is lit where the model found evidence for the class it predicted (pale yellow: the "
         "strongest) and darkened where it found none. If the lit spot sits on the background instead of the "
-        "object, the model may have learnt a shortcut."),
+        "object, the model may have learned a shortcut."),
     "gradcam_true": (
         "The same kind of map for the correct class: where the model saw evidence for the right answer. "
         "When the prediction is wrong, comparing the two maps shows what misled it."),
     "tokens": (
         "Darker words weighed more in the model's decision for the class shown; faint words hardly counted. "
         "A model that leans on the words that carry your classes' meaning, rather than on \"the\" or \"and\", has "
-        "learnt something sensible."),
+        "learned something sensible."),
     "feature_map": (
         "Each dot is one validation example, placed by how the network sees it: similar examples land close "
         "together. If the colours form separate clouds, the network can already tell the classes apart."),
