@@ -107,9 +107,10 @@ def panel(project: dict, ranking) -> None:
     if ranking.state == "running":
         # every model scored: what is left is the chosen one's per-block scores and relatedness ("3 of 3 scored so
         # far" read as stuck)
-        doing = (f"all {len(available)} models scored, now measuring how close your data is to the best one"
-                 if len(ranking.scores) >= len(available) else f"{len(ranking.scores)} of {len(available)} scored "
-                                                                 f"so far")
+        scored, total = len(ranking.scores), len(available)
+        doing = (f"{scored} of {total} scored so far" if scored < total else
+                 "the model scored, now measuring how close your data is to it" if total == 1 else
+                 f"all {total} models scored, now measuring how close your data is to the best one")
         st.info(f"Comparing the models on a sample of your data: {doing}. It runs in the background: you can carry "
                 "on meanwhile.", icon=":material/hourglass_top:")
     recommended = ranking.recommended
