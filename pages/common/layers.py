@@ -88,19 +88,20 @@ def tiles(index: dict, block: int, presenting: bool = False) -> None:
 
 
 def change_chart(found: dict, presenting: bool, key: str) -> None:
-    st.plotly_chart(charts.layer_change(found, presenting), key=key, config=charts.CONFIG)
     moved = [n for n, c, t in zip(found["titles"], found["change"], found["trained"]) if t]
+    if not moved and not found["from_scratch"]:  # no bar to draw: an empty chart on a stretched axis said nothing
+        why = (f"Blocks were set to fine-tune, but the run kept {tl_core.kept_epoch(0)}"
+               if found.get("kept_fitted_head") else "Only the new head trained in this run")
+        st.info(f"{why}, so no block changed: every block's output is the same as before training.",
+                icon=":material/info:")
+        return
+    st.plotly_chart(charts.layer_change(found, presenting), key=key, config=charts.CONFIG)
     if found["from_scratch"]:
         st.caption(how_to_read("layer_change") + " This run started from random numbers, so every block learned "
                    "from nothing.")
-    elif moved:
+    else:
         st.caption(how_to_read("layer_change") + f" Fine-tuned here: {', '.join(moved)}. Measured on "
                    f"{found['examples']} examples." + stretched(max(found["change"])))
-    elif found.get("kept_fitted_head"):
-        st.caption(how_to_read("layer_change") + f" Blocks were set to fine-tune, but the run kept "
-                   f"{tl_core.kept_epoch(0)}, so no block changed.")
-    else:
-        st.caption(how_to_read("layer_change") + " Only the new head trained in this run, so no block changed.")
 
 
 def knowledge(project: dict, kind: str, smallest: int) -> None:
