@@ -248,11 +248,12 @@ SETTING_NAMES = {"model": "model", "unfreeze": "choice of what learns", "from_sc
                  "lr": "learning rate", "batch_size": "batch size", "early_stop": "early stop", "seed": "random seed"}
 
 
-def other_settings(form, made, kind: str) -> list[str]:
+def other_settings(form, made, kind: str, made_epochs: int | None = None) -> list[str]:
     """The settings in which the form's next run (`form`, None while it cannot start) and the run shown (`made`)
     differ: the form above a run made with other ones read as that run's. No model named is the default one; an
     automatic model or block count may well be the one a run shows (a continued run names its choice), so it
-    differs from nothing."""
+    differs from nothing; a run's automatic epochs are the number they came to (`made_epochs`, from its `started`
+    event): 20 in the form is the 20 an automatic run trained."""
     if form is None or made is None:
         return []
     default = tl_core.default_model(kind).name
@@ -264,6 +265,8 @@ def other_settings(form, made, kind: str) -> list[str]:
         ours, theirs = getattr(form, key), getattr(made, key)
         if key == "model":
             ours, theirs = ours or default, theirs or default
+        if key == "epochs" and ours and not theirs:
+            theirs = made_epochs
         return ours != theirs and automatic.get(key, object()) not in (ours, theirs)
 
     return list(dict.fromkeys(name for key, name in SETTING_NAMES.items() if differ(key)))
@@ -290,7 +293,8 @@ run_id = st.query_params.get("run")
 current = engine.get_run(run_id)
 if current is not None:
     st.header("Training")
-    differ = other_settings(config, engine.run_config(current), project["kind"]) if project else []
+    differ = other_settings(config, engine.run_config(current), project["kind"], current.started.get("epochs")) \
+        if project else []
     if differ:
         said = ", ".join(differ[:-1]) + " and " + differ[-1] if len(differ) > 1 else differ[0]
         st.caption(f"The settings above are for your next run: this one was made with a different {said} (its own "

@@ -34,7 +34,7 @@ def setting(chosen, used) -> str:
 
 def row(run, config) -> dict:
     """The run as one row of text and numbers; every column holds one type, as Arrow needs."""
-    started = next((e for e in run.events() if e["event"] == "started"), {})
+    started = run.started
     metrics = run.metrics() or {}
     owner = runview.run_project(config)
     choice = runview.chosen(run)

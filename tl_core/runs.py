@@ -81,6 +81,12 @@ class Run:
         return "text" if data.endswith(TABLE_SUFFIXES) else "image"
 
     @property
+    def started(self) -> dict:
+        """The run's `started` event (its resolved epochs, batch size, example counts, choice), {} before it has
+        started."""
+        return next((e for e in self.events() if e["event"] == "started"), {})
+
+    @property
     def chosen(self) -> dict | None:
         """What a run with `--model auto` or `--unfreeze auto` chose: {"model", "unfreeze", "reason"}, from its
         `started` event (or, with no such event, its model.json's model and blocks); None for a run that left
@@ -88,8 +94,8 @@ class Run:
         config = self._config_or_none()
         if config is None or not is_auto(config):
             return None
-        started = next((e for e in self.events() if e["event"] == "started" and "chosen_model" in e), None)
-        if started is not None:
+        started = self.started
+        if "chosen_model" in started:
             return {"model": started["chosen_model"], "unfreeze": started["chosen_unfreeze"],
                     "reason": started["reason"]}
         described = read_json(self.description_file)

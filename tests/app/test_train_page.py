@@ -353,6 +353,25 @@ def test_the_form_says_when_the_run_below_was_made_with_other_settings(app, home
     assert f"{said} learning rate (its own" in texts(at)
 
 
+def test_a_run_with_automatic_epochs_is_compared_by_the_number_it_trained(app, home, trained):
+    """A run left to automatic epochs trained a number of them (its `started` event says which): 1 in the form is
+    the 1 it trained, and the caption said "made with a different number of epochs" all the same."""
+    import json as stored
+
+    project = make_project(home, "image")
+    add_photos(home, project, per_class=6)
+    shown = copy_run(trained, home, "20990101-000000-0001", project=project)
+    config = home / "runs" / shown / "config.json"
+    config.write_text(stored.dumps({**stored.loads(config.read_text()), "epochs": 0}))
+    said = "The settings above are for your next run: this one was made with a different number of epochs"
+    at = open_page(app, "train", project=project["id"], run=shown)
+    assert not at.exception and said not in texts(at)  # automatic in both
+    at.number_input(key="epochs").set_value(1).run()  # the number the run came to
+    assert not at.exception and said not in texts(at)
+    at.number_input(key="epochs").set_value(3).run()
+    assert not at.exception and said in texts(at)
+
+
 def test_a_continued_run_is_not_said_to_differ_in_what_was_chosen_for_it(app, home, trained):
     """A continued run names its model and blocks (the choice made for its first run); a form left to TransferLab
     said "made with a different model, choice of what learns and number of epochs" where only the epochs differed."""
