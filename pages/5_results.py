@@ -44,7 +44,7 @@ if metrics.get("best_epoch") == 0:
     st.caption(f"Kept: {tl_core.kept_epoch(0)}.")
 device = str(metrics.get("device", "?"))
 d.metric("Trained on", device.split(",")[0], help=f"The processor that trained this model: {device}.")
-runview.how_sure(metrics["accuracy"], metrics.get("examples", 0))
+runview.how_sure(metrics["accuracy"], metrics)
 
 PER_CLASS = {"precision": "precision", "recall": "recall", "F1 score": "f1"}  # the table's columns, from metrics
 left, right = st.columns([1, 1], gap="large")

@@ -35,7 +35,7 @@ _API = {
     "start_ranking": "ranking", "ranking_status": "ranking", "Ranking": "ranking", "choose": "auto", "Choice": "auto",
     "blocks_proposal": "auto", "few_examples": "auto", "smallest_class": "auto", "scratch_model": "auto",
     "CLOSE_SCORES": "auto",
-    "how_sure": "certainty", "few_to_check": "certainty", "interval": "certainty",
+    "how_sure": "certainty", "one_answer": "certainty", "few_to_check": "certainty", "interval": "certainty",
     "home": "workspace",
 }
 

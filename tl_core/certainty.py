@@ -2,6 +2,7 @@
 
     interval(0.8, 120)      # (0.72, 0.86): the 95 % Wilson score interval
     how_sure(1.0, 12)       # "Measured on 12 validation examples: on new examples like these, expect between ..."
+    one_answer([[51, 0], [9, 0]], ["ham", "spam"])   # "It answered "ham" for all 60 validation examples, ..."
 
 No torch here: the app's pages call it for every finished run.
 """
@@ -42,3 +43,26 @@ def how_sure(accuracy: float, examples: int) -> str:
         said += (f" With so few, each one right or wrong moves the accuracy by {100 / max(examples, 1):.0f} points: "
                  f"add more examples for a number you can rely on.")
     return said
+
+
+def one_answer(confusion: list[list[int]], classes: list[str]) -> str | None:
+    """A sentence when an accuracy is no better than always answering the most common class (rows of `confusion` are
+    true classes, columns predictions); None when it is. A text model trained on its head alone answered "ham" for
+    every SMS and read 85 %, the share of ham, with nothing on the page saying it had learned nothing."""
+    examples = sum(map(sum, confusion))
+    if len(classes) < 2 or not examples:
+        return None
+    right = sum(confusion[i][i] for i in range(len(classes)))
+    common = max(range(len(classes)), key=lambda i: sum(confusion[i]))
+    share = sum(confusion[common]) / examples
+    if right > sum(confusion[common]):
+        return None
+    answered = [i for i in range(len(classes)) if any(row[i] for row in confusion)]
+    if len(answered) == 1:
+        said = (f'It answered "{classes[answered[0]]}" for all {examples} validation examples, so its '
+                f"{right / examples:.0%} is only the share of {classes[answered[0]]} among them")
+    else:
+        said = (f'Its {right / examples:.0%} is no better than always answering "{classes[common]}" would score '
+                f"({share:.0%} of the validation examples are {classes[common]})")
+    return (f"{said}: it has not learned to tell the classes apart yet. Train more epochs or fine-tune more of its "
+            f"layers, and add examples of the classes it misses.")

@@ -155,7 +155,7 @@ class _ProgressPrinter:
 
 
 def _print_summary(run, ending: dict) -> None:
-    from .certainty import how_sure
+    from .certainty import how_sure, one_answer
     from .data.examples import plural
     from .events import kept_epoch, why_it_ended
 
@@ -168,6 +168,9 @@ def _print_summary(run, ending: dict) -> None:
           f"{why_it_ended(run.events())}".rstrip())
     if "examples" in metrics:
         print(how_sure(metrics["accuracy"], metrics["examples"]))
+        unlearned = one_answer(metrics.get("confusion") or [], metrics.get("classes") or [])
+        if unlearned:
+            print(unlearned)
     for name, m in metrics.get("per_class", {}).items():
         print(f"  {name:20} precision {m['precision']:.1%}  recall {m['recall']:.1%}  f1 {m['f1']:.1%}  "
               f"({plural(m['support'], 'example')})")

@@ -133,7 +133,7 @@ def _ending(run, state: str, status: dict, events: list[dict]) -> None:
         st.success(f"Training finished in {tl_core.duration(ending.get('elapsed_s', 0))}. Best validation accuracy: "
                    f"{accuracy:.0%} ({tl_core.kept_epoch(ending.get('best_epoch') or 0)}). "
                    f"{tl_core.why_it_ended(events)}".rstrip(), icon=":material/check_circle:")
-        runview.how_sure(accuracy, (run.metrics() or {}).get("examples", 0))
+        runview.how_sure(accuracy, run.metrics() or {})
         results_buttons(run.id)
     elif state == "cancelled":
         if run.has_model():

@@ -198,12 +198,17 @@ def pick_run(page: str, label: str = "Which run?"):
     return next(r for r in runs if r.id == chosen)
 
 
-def how_sure(accuracy: float, examples: int) -> None:
+def how_sure(accuracy: float, metrics: dict) -> None:
     """The range a run's accuracy likely falls in (`tl_core.how_sure`): a caution below enough validation examples,
-    a caption otherwise; the Train step's ending and Results say it alike."""
+    a caption otherwise; and a warning when it is no better than always answering one class (`tl_core.one_answer`).
+    The Train step's ending and Results say it alike."""
+    examples = metrics.get("examples", 0)
     if not examples:
         return
     if tl_core.few_to_check(examples):
         frame.warning(tl_core.how_sure(accuracy, examples))
     else:
         st.caption(tl_core.how_sure(accuracy, examples))
+    unlearned = tl_core.one_answer(metrics.get("confusion") or [], metrics.get("classes") or [])
+    if unlearned:
+        frame.warning(unlearned)

@@ -28,6 +28,20 @@ def test_results_show_accuracy_table_confusion_and_mistakes(trained_app, trained
     assert at.selectbox[0].options[0].startswith("tiny run · EfficientNet-Lite0, only the new head · ")
 
 
+def test_results_warn_when_the_model_answers_one_class_for_everything(app, home, trained):
+    """A model that put every validation example in one class read 50 % (or 85 %) like any other accuracy."""
+    project = make_project(home, "image")
+    shown = copy_run(trained, home, "20990101-000000-0001", project=project)
+    stored = home / "runs" / shown / "metrics.json"
+    metrics = json.loads(stored.read_text())
+    stored.write_text(json.dumps({**metrics, "accuracy": 0.5, "confusion": [[10, 0], [10, 0]]}))
+    at = open_page(app, "results", run=shown)
+    assert not at.exception
+    warned = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]
+    assert any(w.startswith('It answered "ants" for all 20 validation examples, so its 50% is only the share of '
+                            "ants among them") for w in warned)
+
+
 def test_results_gallery_filters_by_confusion_cell(trained_app, trained_home):
     from tl_core.runs import get_run
 
