@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 HYMENOPTERA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hymenoptera_data"
 YELP = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sentences" / "yelp_labelled.txt"
 PAGES = {step.slug: step.path for step in STEPS}
+ANSWER = re.compile(r"### The model(?: says|'s best guess): (.+)")  # Try it's heading, sure of its answer or not
 
 
 def open_page(at, step: str, **params):
@@ -121,3 +122,8 @@ assert not at.exception, at.exception
 print(json.dumps({"text": texts(at), "drawing": at.html[0].proto.body,
                   "imported": [m for m in ("torch", "timm", "transformers") if m in sys.modules]}))
 """
+
+
+def answer(at) -> str | None:
+    """The class Try it's heading names (`ANSWER`), or None without one."""
+    return next((found[1] for m in at.markdown if (found := ANSWER.fullmatch(m.value))), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from apphelpers import REPO, html, jpeg_bytes, open_page, texts
+from apphelpers import REPO, answer, html, jpeg_bytes, open_page, texts
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the views run in the test process (conftest.py)
 
@@ -122,7 +122,7 @@ def test_try_it_shows_where_the_model_looked(trained_app, trained_home):
     assert not at.exception
     assert len(at.image) == 2
     said = texts(at)
-    predicted = [m.value for m in at.markdown if m.value.startswith("### The model says:")][0].split(": ")[-1]
+    predicted = answer(at)
     assert f"Evidence for **{predicted}**:" in [c.value for c in at.caption]
     assert HOW_TO_READ["gradcam"] in said
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts" / "screenshots"
 HYMENOPTERA = REPO.parent / "shared" / "datasets" / "hymenoptera_data"
 YELP = REPO.parent / "shared" / "datasets" / "sentences" / "yelp_labelled.txt"
+ANSWER = re.compile(r"The model(?: says|'s best guess):")  # Try it's heading, sure of its answer or not
 
 
 def photos(label: str, start: int, count: int = 8) -> list[str]:
@@ -44,7 +46,7 @@ def read(path: Path) -> dict:
         return {}
 
 
-def text(page, value: str, timeout: float = 30_000):
+def text(page, value: str | re.Pattern, timeout: float = 30_000):
     """Wait for a piece of text to be visible and return its locator."""
     locator = page.get_by_text(value, exact=False).first
     locator.wait_for(state="visible", timeout=timeout)

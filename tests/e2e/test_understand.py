@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from e2ehelpers import HYMENOPTERA, disk_project, read, section, settle, text, uploader, wait_for_rerun
+from e2ehelpers import ANSWER, HYMENOPTERA, disk_project, read, section, settle, text, uploader, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 
@@ -160,7 +160,7 @@ def heat_maps_on_results_and_try(page, shot) -> None:
     page.get_by_role("heading", name="Try it").wait_for()
     bee = sorted((HYMENOPTERA / "val" / "bees").glob("*.jpg"))[1]
     uploader(page, "A picture the model has not seen").set_input_files(str(bee))
-    text(page, "The model says:", timeout=60_000)
+    text(page, ANSWER, timeout=60_000)
     page.get_by_text("Show where the model looked").click()
     text(page, "Evidence for", timeout=60_000)
     settle(page)

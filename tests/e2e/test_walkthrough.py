@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from e2ehelpers import HYMENOPTERA, SHOTS, YELP, add_photo_classes, pick_model, settle, text, train_head_only, \
+from e2ehelpers import ANSWER, HYMENOPTERA, SHOTS, YELP, add_photo_classes, pick_model, settle, text, train_head_only, \
     uploader
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +100,7 @@ def test_pictures(page, server, shot):
     page.get_by_role("heading", name="Try it").wait_for()
     val_bee = sorted((HYMENOPTERA / "val" / "bees").glob("*.jpg"))[0]
     uploader(page, "A picture the model has not seen").set_input_files(str(val_bee))
-    said = text(page, "The model says:", timeout=60_000).inner_text()
+    said = text(page, ANSWER, timeout=60_000).inner_text()
     assert said.split(":")[-1].strip() in ("ants", "bees")
     settle(page)
     shot(page, "06_try")
@@ -154,7 +154,7 @@ def test_sentences(page, server, shot, tmp_path):
     box = page.get_by_label("Type or paste a sentence")
     box.fill("The food was absolutely wonderful and the staff were lovely.")
     page.get_by_role("button", name="Predict").click()
-    said = text(page, "The model says:", timeout=60_000).inner_text()
+    said = text(page, ANSWER, timeout=60_000).inner_text()
     assert said.split(":")[-1].strip() == "1"
     settle(page)
     shot(page, "06_try")
