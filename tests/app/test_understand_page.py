@@ -82,7 +82,7 @@ def test_every_view_of_a_picture_run(trained_app, trained_home):
     assert not at.exception
     said = texts(at)
     assert len(at.get("plotly_chart")) == 2
-    assert "With 1 example per class the new head gets" in said and "with all 10," in said
+    assert "With 1 example per class the new head gets" in said and "with all 10 examples per class," in said
     accuracy = get_run(run).metrics()["accuracy"]
     assert f"Your run itself got {accuracy:.0%} on the same 20 validation examples" in said
     curve = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]

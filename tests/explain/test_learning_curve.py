@@ -70,8 +70,8 @@ def test_a_flat_line_at_60_percent_on_30_examples_is_not_a_ceiling():
     assert found["verdict"] == "unclear" and 0.15 < found["spread"] < 0.2
     said = curve_summary(points)
     low, high = summarize(points)[-1]["low"], summarize(points)[-1]["high"]  # the error bar's ends, as drawn
-    assert f"with all 24, 60% (likely between {low:.0%} and {high:.0%}: 30 validation examples" in said
-    assert "changed it by 1 point, within half that range, and at 60% it is not high yet, so the curve" in said
+    assert f"with all 24 examples per class, 60% (likely between {low:.0%} and {high:.0%}: 30 validation" in said
+    assert "added 1 point, within half that range, and at 60% it is not high yet, so the curve" in said
     assert "would add little" not in said
     assert summarize(points)[-1]["low"] < 0.45 < 0.7 < summarize(points)[-1]["high"]  # the error bar
 
@@ -88,6 +88,31 @@ def test_flat_and_high_says_more_would_add_little_and_a_clear_rise_says_it_would
     assert curve_verdict(same_rise_few)["verdict"] == "unclear"          # +9 points is within 20 examples' spread
     high_but_noisy = curve({5: [0.8, 0.85, 0.9], 10: [0.95, 0.95, 0.95], 20: [0.95, 0.95, 0.95]}, 20)
     assert curve_verdict(high_but_noisy)["verdict"] == "flat"             # high, and no change at all
+
+
+def test_a_last_step_of_11_points_within_the_noise_is_not_called_flat():
+    """On 18 spam texts the curve read 80, 76, 83 and 94 % and was said to have "changed by 11 points, within half
+    that range, and it is already high: more examples of the same kind would add little"."""
+    points = curve({4: [0.8, 0.8, 0.8], 10: [0.76, 0.76, 0.76], 20: [0.83, 0.83, 0.83], 40: [0.94, 0.94, 0.94]}, 18)
+    assert curve_verdict(points)["verdict"] == "unclear"
+    said = curve_summary(points)
+    assert "Going from 20 to 40 per class added 11 points, within half that range, so the curve cannot tell" in said
+    assert "would add little" not in said and "not high yet" not in said
+
+
+def test_classes_of_unequal_size_are_counted_as_they_are(tmp_path):
+    """SMS texts, 36 ham and 8 spam to train on, were said to be "all 22 per class"."""
+    rows = [line for line in (Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "sentences" /
+                              "sms_spam.tsv").read_text().splitlines()]
+    table = tmp_path / "sms.tsv"
+    table.write_text("\n".join([r for r in rows if r.endswith("\tham")][:45] + [r for r in rows
+                                                                               if r.endswith("\tspam")][:10]))
+    points = learning_curve(table, fractions=(0.5, 1.0), seeds=(0,))
+    last = summarize(points)[-1]
+    assert last["fewest_per_class"] < last["examples_per_class"] / 2
+    said = curve_summary(points)
+    assert f"with all {last['train_examples']} examples ({last['fewest_per_class']} of the smallest class)," in said
+    assert f"from {summarize(points)[0]['train_examples']} to {last['train_examples']} examples" in said
 
 
 def test_the_run_s_own_accuracy_is_named_with_why_it_differs():
