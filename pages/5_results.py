@@ -66,7 +66,8 @@ with right:
 
 st.subheader("How training went")
 history = run.events()
-st.plotly_chart(charts.curves(history, run.id), key=f"history_{run.id}", config=charts.CONFIG)
+st.plotly_chart(charts.curves(history, run.id, runview.earlier_epochs(run)), key=f"history_{run.id}",
+                config=charts.CONFIG)
 if charts.curves_note(history):
     st.caption(charts.curves_note(history))
 

@@ -1,7 +1,8 @@
 """Keep training a run: "Train N more epochs" on the Train page, the link on All runs, one continued curve."""
+import json
 import shutil
 
-from apphelpers import open_page, texts
+from apphelpers import copy_run, open_page, texts
 
 from pages.common import charts
 
@@ -53,3 +54,19 @@ def test_a_continuations_chart_runs_on_from_the_earlier_epochs():
     assert next(t for t in fig.data if t.name == "training loss (live)").x == (2.5,)  # within epoch 3
     assert fig.layout.xaxis.range == (0, 4.2)  # the earlier 2 epochs and this run's 2
     assert [a.text for a in fig.layout.annotations].count(charts.CONTINUED_MARK) >= 1
+
+
+def test_results_draw_a_continuation_on_from_the_earlier_epochs(app, home, trained):
+    """Results drew a continued run's epochs 6 to 10 with nothing before them; the Train step drew one curve."""
+    import tl_core
+
+    earlier = copy_run(trained, home, "20990101-000000-0001")
+    later = copy_run(trained, home, "20990101-000000-0002")
+    config = home / "runs" / later / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "resume_from": earlier}))
+    at = open_page(app, "results", run=later)
+    assert not at.exception
+    drawn = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]
+    accuracy = next(t for t in drawn if t.get("name") == "validation accuracy")
+    before = tl_core.earlier_epochs(tl_core.get_run(later))
+    assert before and len(accuracy["x"]) == len(before) + len(tl_core.scored_epochs(tl_core.get_run(later)))
