@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+import tl_core
 from pages.common import engine, frame
 from pages.common import project as projects
 from pages.common.frame import esc
@@ -54,27 +55,45 @@ if project:
     frame.next_button("model", "Continue your project", key="continue")
 
 
-def reopen(saved: dict) -> None:
-    """Open an earlier project through its URL, at the Train step once it has data (else at Add your data)."""
+def reopen(saved: dict, newest: str | None) -> None:
+    """Open an earlier project through its URL, at the Train step with its newest run once it has data (else at
+    Add your data): reopened, the Train step showed the form alone, as if the project had never trained."""
     st.session_state.pop("run_id", None)  # a run of the project left behind
     step = "train" if projects.data_source(saved)[0] else "data"
-    st.switch_page(frame.BY_SLUG[step].path, query_params={"project": saved["id"]})
+    shown = {"run": newest} if newest and step == "train" else {}
+    st.switch_page(frame.BY_SLUG[step].path, query_params={"project": saved["id"], **shown})
+
+
+def project_runs() -> tuple[dict[str, list[str]], Counter]:
+    """Per project, its own runs' ids (newest first) and how many comparisons it ran (Understand's three-run
+    experiments, counted once each: a project trained twice read "5 runs" after one comparison)."""
+    own: dict[str, list[str]] = {}
+    experiments: dict[str, set] = {}
+    for run in engine.runs_safe():
+        config = engine.run_config(run)
+        extra = (config.extra if config else None) or {}
+        if "experiment" in extra:
+            experiments.setdefault(extra.get("project"), set()).add(extra["experiment"])
+        else:
+            own.setdefault(extra.get("project"), []).append(run.id)
+    return own, Counter({key: len(ids) for key, ids in experiments.items()})
 
 
 earlier = projects.saved_projects()
 if earlier:
     st.subheader("Your projects")
-    runs_of = Counter((config.extra or {}).get("project")
-                      for config in map(engine.run_config, engine.runs_safe()) if config)
+    runs_of, comparisons_of = project_runs()
     with st.container(height=420 if len(earlier) > 4 else "content"):
         for saved in earlier:
-            runs = runs_of[saved["id"]]
+            runs, comparisons = runs_of.get(saved["id"], []), comparisons_of[saved["id"]]
             with st.container(border=True, horizontal=True, vertical_alignment="center", key=f"saved_{saved['id']}"):
                 st.markdown(f"**{esc(projects.name(saved))}**  \n"
                             f"{'Pictures' if saved['kind'] == 'image' else 'Texts'} · "
                             f"{esc(projects.model_title(saved))} · {esc(projects.data_summary(saved))} · "
-                            f"{runs} {'run' if runs == 1 else 'runs'}", width="stretch")
+                            f"{tl_core.plural(len(runs), 'run')}"
+                            + (f" · {tl_core.plural(comparisons, 'comparison')}" if comparisons else ""),
+                            width="stretch")
                 if project and saved["id"] == project["id"]:
                     st.caption("open now", width="content")
                 elif st.button("Reopen", key=f"reopen_{saved['id']}", icon=":material/folder_open:"):
-                    reopen(saved)
+                    reopen(saved, next(iter(runs), None))

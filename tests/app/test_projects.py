@@ -64,13 +64,19 @@ def test_welcome_lists_earlier_projects_newest_first_with_what_they_hold(app, ho
     older = make_project(home, "image", name="Ants and bees", created=1000.0)
     add_photos(home, older, per_class=3)
     newer = make_project(home, "text", name="Reviews", created=2000.0)
-    for _ in range(2):
-        create_run(RunConfig(data=str(home), extra={"project": older["id"], "kind": "image"}))
+    own = [create_run(RunConfig(data=str(home), extra={"project": older["id"], "kind": "image"})) for _ in range(2)]
+    for arm in ("pretrained", "scratch", "head"):  # one comparison: three runs, counted as what they are
+        create_run(RunConfig(data=str(home), extra={"project": older["id"], "kind": "image", "experiment": "x1",
+                                                    "arm": arm}))
     at = app.run()
     assert not at.exception
     listed = [m.value.replace("\\", "") for m in at.markdown if m.value.startswith("**")]
     assert listed[-2:] == ["**Reviews**  \nTexts · MiniLM-L6 (sentence encoder) · no table yet · 0 runs",
-                           "**Ants and bees**  \nPictures · EfficientNet-Lite0 · 6 photos in 2 classes · 2 runs"]
+                           "**Ants and bees**  \nPictures · EfficientNet-Lite0 · 6 photos in 2 classes · 2 runs · "
+                           "1 comparison"]
     at.button(key=f"reopen_{newer['id']}").click().run()
     assert at.query_params["project"] == newer["id"]
     assert at.title[0].value == "Add your data"  # no data yet: reopened where it needs some
+    at.switch_page(PAGES["welcome"]).run()
+    at.button(key=f"reopen_{older['id']}").click().run()  # reopened at Train on its newest run, not the form alone
+    assert at.title[0].value == "Train" and at.query_params["run"] == max(run.id for run in own)
