@@ -123,8 +123,12 @@ def knowledge_words(layers, smallest: int) -> str:
     training will not follow them: said as such, so the chart's caption and the proposal beside it agree."""
     few = tl_core.few_examples(smallest)
     if few and layers.unfreeze:
-        return f"On the scores alone: {layers.reason} However, {few[0].lower()}{few[1:]}"
+        return f"On the scores alone, {_lower(layers.reason)} However, {_lower(few)}"
     return " ".join(s for s in (layers.reason, few) if s)
+
+
+def _lower(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]
 
 
 def pick_block(names: list[str], key: str, label: str = "Look inside a block") -> int | None:

@@ -64,7 +64,7 @@ def test_the_per_block_caption_agrees_with_the_proposal():
 
     layers = done().layers
     assert knowledge_words(layers, 60) == PEAK
-    assert knowledge_words(layers, 20) == f"On the scores alone: {PEAK} However, your smallest class has 20 " \
+    assert knowledge_words(layers, 20) == f"On the scores alone, t{PEAK[1:]} However, your smallest class has 20 " \
         "examples, fewer than about 50: with so few, fine-tuning blocks tends to overfit and training only the new " \
         "head usually does best."
     head_only = Layers(layers.model, BLOCKS, layers.scores, 0, "The score climbs to the last block.")
