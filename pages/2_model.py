@@ -38,8 +38,8 @@ def automatic_card(found, problem: str | None) -> None:
     with st.container(border=True, key="card_auto"):
         st.markdown("#### Automatic (recommended)")
         st.write(f"TransferLab picks the model that fits your data best from a quick look at it: before any "
-                 f"training, it measures how well each model available offline tells your {things} apart, and "
-                 f"proposes how many of its layers to fine-tune.")
+                 f"training, it measures how well {_each_model()} tells your {things} apart, and proposes how many "
+                 f"of its layers to fine-tune.")
         if ranking.auto(project):
             st.button("Selected", icon=":material/check_circle:", disabled=True, key="pick_auto", width="stretch")
         elif st.button("Use the automatic choice", key="pick_auto", width="stretch"):
@@ -49,11 +49,24 @@ def automatic_card(found, problem: str | None) -> None:
         which_fits(found, problem)
 
 
+def _offline() -> list:
+    return [m for m in tl_core.catalog(kind) if m.available]
+
+
+def _each_model() -> str:
+    """'each model available offline', or the one model there is: a text project was promised a ranking of one."""
+    offline = _offline()
+    return "each model available offline" if len(offline) != 1 else \
+        f"the one model available offline, {offline[0].title},"
+
+
 def which_fits(found, problem: str | None) -> None:
     """The ranking (`found`): started by itself for an automatic project, by a click for one with its own model."""
     if ranking.config(project) is None:
-        st.info(f"The ranking of the models for your {things} appears here once you have added your data "
-                "(step 3).", icon=":material/info:")
+        offline = _offline()
+        what = (f"the ranking of the models for your {things}" if len(offline) != 1 else
+                f"how well {offline[0].title} tells your {things} apart")
+        st.info(f"Once you have added your data (step 3), {what} appears here.", icon=":material/info:")
         return
     if problem:
         frame.error(problem)

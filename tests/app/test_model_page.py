@@ -109,8 +109,19 @@ def test_a_new_project_leaves_the_model_to_transferlab(app, home):
     assert all(b.label == "Use this model" for b in picks[1:])
     card = " ".join(m.value for m in _card(at, "auto").markdown)
     assert "#### Automatic (recommended)" in card and "picks the model that fits your data best" in card
-    assert "appears here once you have added your data" in texts(at)
+    assert "Once you have added your data (step 3), the ranking of the models for your pictures appears here." \
+        in texts(at) and "measures how well each model available offline tells" in texts(at)
     assert "rank_models" not in [b.key for b in at.button]
+
+
+def test_a_text_project_is_not_promised_a_ranking_of_its_one_offline_model(app, home):
+    at = app.run()
+    at.button(key="start_text").click().run()
+    assert not at.exception
+    said = texts(at)
+    assert "Once you have added your data (step 3), how well MiniLM-L6 (sentence encoder) tells your texts apart " \
+           "appears here." in said and "ranking of the models" not in said
+    assert "measures how well the one model available offline, MiniLM-L6 (sentence encoder), tells your texts" in said
 
 
 def test_a_project_with_its_own_model_ranks_on_request(app, home):
