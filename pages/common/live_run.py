@@ -167,6 +167,12 @@ def keep_training(run) -> None:
                                         "settings and its validation examples, and its curve carries on from here."))
         clicked = st.button(f"Train {tl_core.plural(more, 'more epoch')}", icon=":material/replay:",
                             key=f"continue_{run.id}")
+    best = (run.metrics() or {}).get("best_epoch")
+    last = max((e["epoch"] for e in tl_core.scored_epochs(run)), default=None)
+    if best is not None and last is not None and best < last:  # the new run starts from the best, not the last
+        later = f"epoch {last}" if last == best + 1 else f"epochs {best + 1} to {last}"
+        st.caption(f"It carries on from epoch {best}, this run's best: {later}, which scored no better, "
+                   f"{'is' if last == best + 1 else 'are'} left behind.")
     if clicked:
         config, message = engine.attempt("continuing the run", tl_core.continue_run, run.id, more)
         if config is not None:

@@ -70,3 +70,18 @@ def test_results_draw_a_continuation_on_from_the_earlier_epochs(app, home, train
     accuracy = next(t for t in drawn if t.get("name") == "validation accuracy")
     before = tl_core.earlier_epochs(tl_core.get_run(later))
     assert before and len(accuracy["x"]) == len(before) + len(tl_core.scored_epochs(tl_core.get_run(later)))
+
+
+def test_train_more_says_which_epochs_it_leaves_behind(app, home, trained):
+    """A run of 20 epochs whose best was epoch 5 continued from epoch 5, with nothing saying 6 to 20 were dropped."""
+    import tl_core
+
+    shown = copy_run(trained, home, "20990101-000000-0001")
+    last = max(e["epoch"] for e in tl_core.scored_epochs(tl_core.get_run(shown)))
+    said = f"It carries on from epoch {last - 1}, this run's best: epoch {last}, which scored no better, is left behind."
+    at = open_page(app, "train", run=shown)
+    assert not at.exception and at.button(key=f"continue_{shown}") and said not in texts(at)  # its best is its last
+    stored = home / "runs" / shown / "metrics.json"
+    stored.write_text(json.dumps({**json.loads(stored.read_text()), "best_epoch": last - 1}))
+    at = open_page(app, "train", run=shown)
+    assert not at.exception and said in texts(at)
