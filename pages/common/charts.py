@@ -138,16 +138,20 @@ HEAD_TRAINED_ALONE = (" Epoch 0 shows the head trained as a head-only run trains
                       "fine-tuning starts from, and the run keeps it only if every fine-tuning epoch scores below it.")
 
 
+EDGE = 0.3  # epochs of room either side of the first and last points, for their markers
+
+
 def compare(series: dict[str, list[tuple[int, float]]]) -> go.Figure:
     """Validation accuracy of several runs, one line each."""
     fig = go.Figure()
     for index, (name, points) in enumerate(series.items()):
         fig.add_scatter(x=[p[0] for p in points], y=[100 * p[1] for p in points], name=plot_text(name),
                         mode="lines+markers", line=dict(color=PALETTE[index % len(PALETTE)]))
-    longest = max((len(points) for points in series.values()), default=0)
-    if longest <= 20:
-        fig.update_xaxes(tick0=1, dtick=1)
-    fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch", yaxis_title="% correct",
+    epochs = [p[0] for points in series.values() for p in points]
+    if epochs:  # Plotly's own range padded a run of epochs 0 and 1 out to -1
+        fig.update_xaxes(range=[min(epochs) - EDGE, max(epochs) + EDGE],
+                         dtick=1 if max(epochs) - min(epochs) <= 20 else None)
+    fig.update_layout(title="Validation accuracy per epoch", xaxis_title=EPOCH_AXIS, yaxis_title="% correct",
                       yaxis_range=[0, 102])
     _layout(fig, 340 + 22 * len(series))
     # one run's long name a row, hanging below the axis: anchored at its bottom, five rows grew up over the epochs

@@ -48,3 +48,12 @@ def test_runs_without_a_fitted_head_have_no_band():
     assert not [s for s in fig.layout.shapes if s.name == charts.HEAD_FIT_MARK]
     assert list(trace(fig, "training loss (per epoch)").x) == [1, 2] and fig.layout.xaxis.range[0] == 0
     assert charts.curves_note(fine_tuning_events(None)) == ""
+
+
+def test_the_runs_comparison_spans_the_epochs_drawn():
+    """All runs: a run of epochs 0 (its fitted head) and 1 was drawn on an axis from -1, Plotly's own padding."""
+    fig = charts.compare({"fine-tuned": [(0, 0.7), (1, 0.8)], "head only": [(1, 0.75)]})
+    assert fig.layout.xaxis.range == (-charts.EDGE, 1 + charts.EDGE) and fig.layout.xaxis.dtick == 1
+    assert fig.layout.xaxis.title.text == charts.EPOCH_AXIS
+    long = charts.compare({"long": [(e, 0.5) for e in range(1, 41)]})
+    assert long.layout.xaxis.range == (1 - charts.EDGE, 40 + charts.EDGE) and long.layout.xaxis.dtick is None
