@@ -49,7 +49,7 @@ def test_the_comparison_starts_three_arms_and_states_the_takeaway(app, trained, 
     assert {c.epochs for c in configs.values()} == {2}
     assert (configs["scratch"].from_scratch, configs["head"].unfreeze, configs["blocks"].unfreeze) == (True, 0, 2)
     assert {c.data for c in configs.values()} == {str(trained["data"])}
-    assert configs["blocks"].name == "Comparison · Pretrained, last 2 blocks"
+    assert configs["blocks"].name == "Pretrained, last 2 blocks · Comparison"  # a narrow column shows the arm
     said = texts(at)
     assert "**From scratch:** waiting for its turn" in said
     assert "No run has finished an epoch yet" in said and HOW_TO_READ["experiment"] in said

@@ -58,7 +58,7 @@ def experiment_configs(base: RunConfig, unfreeze_n: int, experiment_id: str | No
     out = []
     for arm in ARMS:
         title = arm_title(arm, unfreeze_n)
-        name = f"{base.name} · {title}" if base.name else title
+        name = f"{title} · {base.name}" if base.name else title  # the arm first: All runs' name column cut the rest
         extra = {**base.extra, "experiment": experiment_id, "arm": arm}
         out.append(dataclasses.replace(base, name=name, extra=extra, **budget, **starts[arm]))
     return out
@@ -144,8 +144,8 @@ def _head_fitted_or_trained(best: "_Arm", head: "_Arm | None") -> str:
     if head is None or head.best is None or not best.first_best.get("head_fit") or head.best[0] >= best.best[0]:
         return ""
     return (f" The head-only run trains its head step by step and reached {_pct(head.best[0])} in its "
-            f"{plural(len(head.epochs), 'epoch')}; fitted in one step on the same features, as the fine-tuning run does "
-            f"before any block trains, the head got {_pct(best.best[0])}.")
+            f"{plural(len(head.epochs), 'epoch')}; fitted in one step on the same features, as the fine-tuning run "
+            f"does before any block trains, the head got {_pct(best.best[0])}.")
 
 
 class _Arm:
