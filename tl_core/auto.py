@@ -184,7 +184,8 @@ def suggest_unfreeze(titles: list[str], scores: list[float], kind: str = "image"
             f"specific to what the model was trained on, so fine-tune {_last_blocks(n)} (unfreeze {n})")
     if n == after_peak:
         return n, said + "."
-    return n, said + f": once blocks need to adapt, {n} did at least as well as fewer on every dataset we tested."
+    return n, said + (f": once blocks need to adapt, {n} did at least as well as fewer on every picture set TransferLab "
+                      f"was tested on.")
 
 
 def _last_blocks(n: int) -> str:
