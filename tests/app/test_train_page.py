@@ -234,8 +234,10 @@ def test_a_finished_run_reconnects_from_the_url(trained_app, trained_home):
 
     at = open_page(trained_app, "train", run=trained_home["run"])
     assert not at.exception
-    elapsed = tl_core.get_run(trained_home["run"]).events()[-1]["elapsed_s"]  # the finished event's
-    assert f"Training finished in {tl_core.duration(elapsed)}." in texts(at)
+    ending, status = tl_core.get_run(trained_home["run"]).events()[-1], tl_core.get_run(trained_home["run"]).status()
+    waited, elapsed = ending["time"] - status["created"], ending["elapsed_s"]  # from Start; in training
+    assert (f"Training finished in {tl_core.duration(waited)} ({tl_core.duration(elapsed)} of it training)."
+            if waited - elapsed >= 2 else f"Training finished in {tl_core.duration(elapsed)}.") in texts(at)
     assert "You can leave this page" not in texts(at)  # said while it trains; it stayed after the run had ended
     assert "Epochs finished: 1 of 1" in texts(at)
     metrics = tl_core.get_run(trained_home["run"]).metrics()  # 20 validation photos: how sure, beside the accuracy
@@ -335,6 +337,25 @@ def test_the_page_counts_the_parameters_its_run_reports(app, home, trained):
     shown = Plan(0, 8, started["trainable_params"], started["total_params"], False).describe()
     assert shown in texts(at)
 
+
+
+def test_a_run_that_trained_in_a_second_says_how_long_the_person_waited(app, home, trained):
+    """Features prepared ahead, a head-only run trains in under a second; after 6 s from Start, 'Training finished in
+    under a second' read as wrong."""
+    import json as stored
+
+    import tl_core
+
+    shown = copy_run(trained, home, "20990101-000000-0001")
+    ending = tl_core.get_run(shown).events()[-1]
+    folder = home / "runs" / shown
+    lines = (folder / "events.jsonl").read_text().splitlines()  # the finished event last: 0.4 s of training
+    (folder / "events.jsonl").write_text("\n".join(lines[:-1] + [stored.dumps({**ending, "elapsed_s": 0.4})]) + "\n")
+    status = stored.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(stored.dumps({**status, "created": ending["time"] - 6.4}))  # Start: 6.4 s
+    at = open_page(app, "train", run=shown)
+    assert not at.exception
+    assert "Training finished in 6 s (under a second of it training)." in texts(at)
 
 
 def test_the_form_says_when_the_run_below_was_made_with_other_settings(app, home, trained):
