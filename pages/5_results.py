@@ -128,6 +128,10 @@ def right_ones_for_comparison() -> None:
     st.caption(understand.how_to_read("gradcam"))
 
 
+# Three lines a row: Streamlit wraps a fixed-width text column's cells when its rows are taller than one line; one
+# line cut a long review mid-word, with no sign more followed.
+TEXT_ROW_HEIGHT = 72
+
 if selected and kind == "image":
     looked = st.toggle("Show where the model looked", key="mistake_cams",
                        help="Heat maps over the mistakes and over a few pictures it got right: the lit parts "
@@ -138,7 +142,8 @@ if selected and kind == "image":
 elif selected:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
                                 "how sure": frame.whole_percent(m["confidence"])} for m in selected]),
-                 hide_index=True, key="text_mistakes",
-                 column_config={"how sure": st.column_config.NumberColumn(format="%.0f%%")})
+                 hide_index=True, key="text_mistakes", row_height=TEXT_ROW_HEIGHT,
+                 column_config={"text": st.column_config.TextColumn("text", width="large"),
+                                "how sure": st.column_config.NumberColumn(format="%.0f%%")})
 
 frame.next_button("try", "Next: try the model yourself")

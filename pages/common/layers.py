@@ -135,7 +135,7 @@ def pick_block(names: list[str], key: str, label: str = "Look inside a block") -
     """A block of the drawing, output side first as drawn. A drop-down rather than pills: eight long names do not
     fit the drawing's column side by side (the pills scrolled sideways, cut off, in the browser test)."""
     return st.selectbox(label, list(range(len(names)))[::-1], index=None, format_func=lambda i: names[i], key=key,
-                        placeholder="Pick a block to see what it responds to",
+                        placeholder="Pick a block",  # "… to see what it responds to" was cut in presenter mode
                         help="What the block responds to in your pictures (a few seconds the first time).")
 
 
