@@ -60,8 +60,8 @@ def test_results_draw_a_continuation_on_from_the_earlier_epochs(app, home, train
     """Results drew a continued run's epochs 6 to 10 with nothing before them; the Train step drew one curve."""
     import tl_core
 
-    earlier = copy_run(trained, home, "20990101-000000-0001")
-    later = copy_run(trained, home, "20990101-000000-0002")
+    earlier = copy_run(trained, home, "20990101-000000-0101")
+    later = copy_run(trained, home, "20990101-000000-0102")  # ids of its own: the earlier epochs are cached per id
     config = home / "runs" / later / "config.json"
     config.write_text(json.dumps({**json.loads(config.read_text()), "resume_from": earlier}))
     at = open_page(app, "results", run=later)
@@ -78,7 +78,8 @@ def test_train_more_says_which_epochs_it_leaves_behind(app, home, trained):
 
     shown = copy_run(trained, home, "20990101-000000-0001")
     last = max(e["epoch"] for e in tl_core.scored_epochs(tl_core.get_run(shown)))
-    said = f"It carries on from epoch {last - 1}, this run's best: epoch {last}, which scored no better, is left behind."
+    said = (f"It carries on from epoch {last - 1}, this run's best: epoch {last}, which scored no better, is left "
+            "behind.")
     at = open_page(app, "train", run=shown)
     assert not at.exception and at.button(key=f"continue_{shown}") and said not in texts(at)  # its best is its last
     stored = home / "runs" / shown / "metrics.json"

@@ -131,7 +131,8 @@ def summarize(points: list[dict]) -> list[dict]:
         low, high = interval(mean, ps[0]["val_examples"])
         out.append({"mode": mode, "fraction": fraction, "examples_per_class": ps[0]["examples_per_class"],
                     "fewest_per_class": ps[0].get("fewest_per_class", ps[0]["examples_per_class"]),
-                    "train_examples": ps[0].get("train_examples"), "mean": mean, "min": min(accs), "max": max(accs), "runs": len(accs),
+                    "train_examples": ps[0].get("train_examples"), "mean": mean, "min": min(accs), "max": max(accs),
+                    "runs": len(accs),
                     "val_examples": ps[0]["val_examples"], "low": min(low, min(accs)), "high": max(high, max(accs))})
     return out
 
