@@ -32,7 +32,7 @@ def test_three_arms_share_everything_but_the_start():
         assert config.epochs == EXPERIMENT_EPOCHS                        # one budget, since the base said "automatic"
         assert (config.time_limit_s, config.early_stop) == (EXPERIMENT_SECONDS, NEVER)
     assert [c.name for c in (head, blocks, scratch)] == [
-        "Bugs · Pretrained, head only", "Bugs · Pretrained, last 2 blocks", "Bugs · From scratch"]
+        "Pretrained, head only · Bugs", "Pretrained, last 2 blocks · Bugs", "From scratch · Bugs"]
     assert base.extra == {"owner": "ana"} and base.epochs == 0           # the base is left as it was
     own = experiment_configs(RunConfig(data="x", epochs=5, time_limit_s=30), ALL)
     assert {(c.epochs, c.time_limit_s) for c in own} == {(5, 30)}
