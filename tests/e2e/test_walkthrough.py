@@ -69,7 +69,7 @@ def the_automatic_choice(page, shot) -> None:
 def test_pictures(page, server, shot):
     start_project(page, server, "Start a picture project", shot)
     assert page.locator(".st-key-card_auto").get_by_role("button", name="Selected").count() == 1  # the default
-    text(page, "appears here once you have added your data")
+    text(page, "the ranking of the models for your pictures appears here")
     shot(page, "02_model_no_data")
     page.get_by_role("button", name="Next: add your data").click()
     text(page, "How do you want to add examples?")
