@@ -47,7 +47,9 @@ d.metric("Trained on", device.split(",")[0], help=f"The processor that trained t
 runview.how_sure(metrics["accuracy"], metrics)
 
 PER_CLASS = {"precision": "precision", "recall": "recall", "F1 score": "f1"}  # the table's columns, from metrics
-left, right = st.columns([1, 1], gap="large")
+# Presenter mode stacks the table over the matrix: side by side, its larger text pushed the examples column out of
+# sight.
+left, right = (st.container(), st.container()) if frame.presenting() else st.columns([1, 1], gap="large")
 with left:
     st.subheader("Per class")
     rows = [{"class": name, **{column: frame.whole_percent(m[key]) for column, key in PER_CLASS.items()},
@@ -131,6 +133,7 @@ def right_ones_for_comparison() -> None:
 # Three lines a row: Streamlit wraps a fixed-width text column's cells when its rows are taller than one line; one
 # line cut a long review mid-word, with no sign more followed.
 TEXT_ROW_HEIGHT = 72
+TEXT_ROWS_SHOWN, TABLE_HEADER = 8, 40  # the table's own height showed 5 of 11 mistakes at that row height
 
 if selected and kind == "image":
     looked = st.toggle("Show where the model looked", key="mistake_cams",
@@ -143,6 +146,7 @@ elif selected:
     st.dataframe(pd.DataFrame([{"text": m["name"], "true class": m["true"], "predicted": m["predicted"],
                                 "how sure": frame.whole_percent(m["confidence"])} for m in selected]),
                  hide_index=True, key="text_mistakes", row_height=TEXT_ROW_HEIGHT,
+                 height=TEXT_ROW_HEIGHT * min(len(selected), TEXT_ROWS_SHOWN) + TABLE_HEADER,
                  column_config={"text": st.column_config.TextColumn("text", width="large"),
                                 "how sure": st.column_config.NumberColumn(format="%.0f%%")})
 

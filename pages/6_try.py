@@ -51,7 +51,9 @@ if model.kind == "image":
     if picture is None:
         st.info("Add a picture to see what the model thinks it shows.", icon=":material/image:")
         st.stop()
-    left, right = st.columns([1, 2], gap="large")
+    # Presenter mode gives the picture half the page: in a third, its larger text cut the heat map's switch to
+    # "Show where the mode…".
+    left, right = st.columns([1, 1] if frame.presenting() else [1, 2], gap="large")
     data = picture.getvalue()
     result, message = engine.predict(run, [data], top_k=5)
     with left:

@@ -42,6 +42,15 @@ def test_results_warn_when_the_model_answers_one_class_for_everything(app, home,
                             "ants among them") for w in warned)
 
 
+def test_presenter_mode_gives_the_per_class_table_the_page_width(trained_app, trained_home):
+    """Side by side with the confusion matrix, the table's larger text pushed its examples column out of sight."""
+    at = open_page(trained_app, "results", run=trained_home["run"])
+    assert any(column.dataframe for column in at.columns)
+    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)  # a new session reads ?present=1
+    at = open_page(fresh, "results", run=trained_home["run"], present="1")
+    assert not at.exception and at.dataframe and not any(column.dataframe for column in at.columns)
+
+
 def test_results_gallery_filters_by_confusion_cell(trained_app, trained_home):
     from tl_core.runs import get_run
 
@@ -88,6 +97,18 @@ def test_try_it_heads_an_answer_it_is_unsure_of_as_a_best_guess(app, home, train
     headings = [m.value for m in at.markdown if m.value.startswith("### ")]
     assert len(headings) == 1 and headings[0].startswith("### The model's best guess: ")
     assert any(c.value.startswith("It is not sure: only 5") and ", then " in c.value for c in at.caption)
+
+
+def test_presenter_mode_gives_try_its_picture_half_the_page(trained_home):
+    """In a third of the page, presenter mode's larger text cut the heat map's switch to "Show where the mode…"."""
+    widths = {}
+    for present in ("0", "1"):
+        at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=60), "try", run=trained_home["run"],
+                       present=present)
+        at.file_uploader(key="try_upload").set_value(("bee.jpg", jpeg_bytes("bees", 3), "image/jpeg")).run()
+        assert not at.exception
+        widths[present] = [column.weight for column in at.columns][:2]
+    assert widths == {"0": [1 / 3, 2 / 3], "1": [0.5, 0.5]}
 
 
 def test_try_it_with_a_broken_picture_gives_a_sentence(trained_app, trained_home):
