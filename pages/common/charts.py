@@ -274,15 +274,26 @@ def _short(n: int) -> str:
 # ---------------------------------------------------------------- the layers: what they know, how far they moved
 
 def layer_bars(names: list[str], values: list[float], colours: list[str], axis: str, hover: str,
-               presenting: bool = False) -> go.Figure:
+               presenting: bool = False, ticks: bool = True) -> go.Figure:
     """One horizontal bar per block, drawn like the network: output side at the top, input side at the bottom
     (plotly puts a category axis's first name at the bottom, so the names go in input side first; reversed, the
     chart stood upside down beside the drawing). Only our own strings (block names, numbers) go in."""
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colours,
                            hovertemplate=f"%{{y}}: {hover}<extra></extra>"))
-    fig.update_layout(xaxis_title=axis, yaxis_type="category", showlegend=False, font=dict(size=17 if presenting
-                                                                                          else 12))
-    return _layout(fig, (44 if presenting else 30) * len(names) + 90)
+    fig.update_layout(yaxis_type="category", showlegend=False, font=dict(size=17 if presenting else 12))
+    fig.update_xaxes(showticklabels=ticks)
+    fig.update_yaxes(automargin=True)  # the block names in full, as Streamlit's theme draws them
+    # The axis's name under the bars (and their numbers), ending at their right edge: as the axis title it was
+    # centred under the bars alone, right of the long block names, and ran off the chart ("how well it already
+    # tells your").
+    below = (28 if presenting else 20) if ticks else 4
+    fig.add_annotation(text=axis, xref="paper", x=1, xanchor="right", yref="paper", y=0, yanchor="top",
+                       yshift=-below, showarrow=False, name=AXIS_NOTE)
+    _layout(fig, (44 if presenting else 30) * len(names) + 90)
+    return fig.update_layout(margin=dict(b=below + (34 if presenting else 26)))
+
+
+AXIS_NOTE = "axis"  # the annotation that names a block chart's axis
 
 
 def layer_change(changes: dict, presenting: bool = False) -> go.Figure:
@@ -299,8 +310,5 @@ def layer_knowledge(names: list[str], scores: list[float], presenting: bool = Fa
     low, high = min(scores, default=0), max(scores, default=0)
     base = low - 0.15 * ((high - low) or 1)  # LogME has no natural zero: the weakest block keeps a short bar
     fig = layer_bars(names, [s - base for s in scores], [KNOWS] * len(scores),
-                     "how well it already tells your classes apart", "%{customdata:.3f}",
-                     presenting)
-    fig.update_traces(customdata=scores)
-    fig.update_xaxes(showticklabels=False)
-    return fig
+                     "how well it already tells your classes apart", "%{customdata:.3f}", presenting, ticks=False)
+    return fig.update_traces(customdata=scores)

@@ -82,3 +82,31 @@ def test_the_training_curves_legend_stays_clear_of_the_epoch_axes(context, font)
                  .map(r => [r.left, r.right])]""")
     assert legend_top >= axis_bottom, (legend_top, axis_bottom)
     assert all(a[1] <= b[0] for a, b in zip(ticks, ticks[1:])), ticks  # no tick label over the next
+
+
+@pytest.mark.parametrize("presenting", [False, True])
+def test_a_block_charts_axis_name_stays_inside_it(context, presenting):
+    """Beside the network drawing (a third of the page), the per-block chart's axis title, centred under the bars
+    right of the long block names, ran off the chart: "how well it already tells your"."""
+    from pages.common import charts
+
+    names = [f"Block {i} · objects and their parts" for i in range(7, 0, -1)] + ["Stem · edges and colours"]
+    knows = charts.layer_knowledge(names, [0.1, 0.2, 0.3, 0.4, 0.35, 0.2, -0.1, -0.3], presenting)
+    moved = charts.layer_change({"names": names, "change": [0.1, 0.05] + [0.0] * 6, "trained": [True, True] +
+                                 [False] * 6}, presenting)
+    page = context()
+    page.set_viewport_size({"width": 900, "height": 1400})
+    drawn_alone = (f"<div style='width: 350px'>{fig.to_html(include_plotlyjs=True, full_html=False)}</div>"
+                   for fig in (knows, moved))
+    page.set_content("<html><body>" + "".join(drawn_alone) + "</body></html>")
+    page.wait_for_selector(".annotation-text")
+    drawn = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
+        const box = plot.getBoundingClientRect(), note = plot.querySelector('.annotation-text').getBoundingClientRect();
+        const ticks = [...plot.querySelectorAll('.xtick text, .ytick text')].map(t => t.getBoundingClientRect());
+        return {box: [box.left, box.right, box.bottom], note: [note.left, note.right, note.top, note.bottom],
+                lowest: Math.max(...ticks.map(t => t.bottom))};
+    })""")
+    for chart in drawn:
+        (left, right, bottom), (note_left, note_right, note_top, note_bottom) = chart["box"], chart["note"]
+        assert left <= note_left and note_right <= right and note_bottom <= bottom, chart
+        assert note_top >= chart["lowest"] - 1, chart  # below every tick label, not over the numbers
