@@ -132,7 +132,7 @@ def right_ones_for_comparison() -> None:
 
 # Three lines a row: Streamlit wraps a fixed-width text column's cells when its rows are taller than one line; one
 # line cut a long review mid-word, with no sign more followed.
-TEXT_ROW_HEIGHT = 72
+TEXT_ROW_HEIGHT = 90 if frame.presenting() else 72  # presenter mode's larger text needs more to wrap at all
 TEXT_ROWS_SHOWN, TABLE_HEADER = 8, 40  # the table's own height showed 5 of 11 mistakes at that row height
 
 if selected and kind == "image":
