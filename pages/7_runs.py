@@ -60,8 +60,12 @@ def row(run, config) -> dict:
 SECONDARY = ("project", "data", "model", "epochs", "batch size", "learning rate", "augmentation")
 SAID = {"data": "trained on"}  # a column's name in that caption, where its own would not read as a sentence
 # Pixels: the columns every run has fit beside the sidebar on a 1400-pixel-wide window, with two of the others.
-WIDTHS = {"name": 160, "continues": 140, "project": 150, "data": 170, "status": 75, "fine-tuned": 200, "model": 130,
+WIDTHS = {"name": 160, "continues": 140, "project": 150, "data": 170, "status": 90, "fine-tuned": 200, "model": 130,
           "epochs": 65, "batch size": 80, "learning rate": 90, "augmentation": 95}
+
+# Presenter mode's larger text cut every cell ("Run of 04 Dec 18:07:2", "none (command lin"): rows of three lines
+# let Streamlit wrap them within their widths (two lines' height did not wrap at all; seen in Chromium).
+PRESENTER_ROW_HEIGHT = 90
 
 configs = {run.id: engine.run_config(run) for run in runs}
 readable = [run for run in runs if configs[run.id] is not None]
@@ -92,6 +96,7 @@ if not table["continues"].any():  # no run here keeps training another
     table = table.drop(columns="continues")
 same = [c for c in SECONDARY if c in table and table[c].nunique() == 1]
 st.dataframe(table.drop(columns=same), hide_index=True, key=f"runs_table_{kind}", width="stretch",
+             row_height=PRESENTER_ROW_HEIGHT if frame.presenting() else None,
              column_config={"accuracy": st.column_config.ProgressColumn("accuracy", format="%.0f%%", min_value=0,
                                                                         max_value=100, width=95),
                             "run": None,

@@ -51,6 +51,16 @@ def test_presenter_mode_gives_the_per_class_table_the_page_width(trained_app, tr
     assert not at.exception and at.dataframe and not any(column.dataframe for column in at.columns)
 
 
+def test_presenter_mode_wraps_the_runs_table(trained_home):
+    """Presenter mode's larger text cut every cell of All runs ("Run of 04 Dec 18:07:2"): three lines a row wrap."""
+    heights = {}
+    for present in ("0", "1"):
+        at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=60), "runs", present=present)
+        assert not at.exception
+        heights[present] = at.dataframe[0].proto.row_height
+    assert heights == {"0": 0, "1": 90}
+
+
 def test_results_gallery_filters_by_confusion_cell(trained_app, trained_home):
     from tl_core.runs import get_run
 
