@@ -288,12 +288,10 @@ def layer_bars(names: list[str], values: list[float], colours: list[str], axis: 
     # tells your").
     below = (28 if presenting else 20) if ticks else 4
     fig.add_annotation(text=axis, xref="paper", x=1, xanchor="right", yref="paper", y=0, yanchor="top",
-                       yshift=-below, showarrow=False, name=AXIS_NOTE)
+                       yshift=-below, showarrow=False)
     _layout(fig, (44 if presenting else 30) * len(names) + 90)
     return fig.update_layout(margin=dict(b=below + (34 if presenting else 26)))
 
-
-AXIS_NOTE = "axis"  # the annotation that names a block chart's axis
 
 
 def layer_change(changes: dict, presenting: bool = False) -> go.Figure:
