@@ -54,8 +54,9 @@ def settings(project: dict):
             frame.error(message)
             frame.link("model", "Go to step 2: Choose a model")
             return None
-        if why_model:  # the model training will use, and why (the engine's words, as the run will say)
-            st.markdown(f"**Model: {engine.model_info(model, kind).title}** — {esc(why_model)}")
+        if why_model:  # the model training will use, and why, in the engine's words, as the run will say; they name
+            # it ("**Model: EfficientNet-Lite0** — EfficientNet-Lite0 fits your data best ..." said it twice)
+            st.markdown(f"**Model:** {esc(why_model)}")
         choice = _what_learns(layout, data, kind, ranking.proposal(found, project["model"], data))
         if choice is None:
             return None
