@@ -44,32 +44,34 @@ def feature_map_figure(maps: dict, presenting: bool = False) -> go.Figure:
 def learning_curve_figure(points: list[dict], run_accuracy: float | None = None,
                           presenting: bool = False) -> go.Figure:
     """Each training as a faint dot, the average with its error bars, and the run's own accuracy as a star."""
-    from tl_core.explain import summarize
+    from tl_core.explain import curve_axis, summarize
 
     means = [s for s in summarize(points) if s["mode"] == "head"]
+    x, axis = curve_axis(points)
+    unit = "per class" if x == "examples_per_class" else "examples"
     heads = [p for p in points if p["mode"] == "head"]
     fig = go.Figure()
-    fig.add_scatter(x=[p["examples_per_class"] for p in heads], y=[100 * p["val_accuracy"] for p in heads],
+    fig.add_scatter(x=[p[x] for p in heads], y=[100 * p["val_accuracy"] for p in heads],
                     mode="markers", name="one training (random share)",
                     marker=dict(color=BLUE, size=12 if presenting else 10, opacity=0.45),
                     customdata=[p["seed"] + 1 for p in heads],
-                    hovertemplate="%{x} per class, draw %{customdata}: %{y:.0f}% correct<extra></extra>")
-    fig.add_scatter(x=[s["examples_per_class"] for s in means], y=[100 * s["mean"] for s in means],
+                    hovertemplate=f"%{{x}} {unit}, draw %{{customdata}}: %{{y:.0f}}% correct<extra></extra>")
+    fig.add_scatter(x=[s[x] for s in means], y=[100 * s["mean"] for s in means],
                     mode="lines+markers", name="average (bars: how far chance can move it)",
                     line=dict(color=GREEN, width=3), marker=dict(size=8),
                     error_y=dict(type="data", symmetric=False, color=GREEN, thickness=1.5, width=6,
                                  array=[100 * (s["high"] - s["mean"]) for s in means],
                                  arrayminus=[100 * (s["mean"] - s["low"]) for s in means]),
                     customdata=[[100 * s["low"], 100 * s["high"]] for s in means],
-                    hovertemplate="%{x} per class: %{y:.0f}% correct on average "
+                    hovertemplate=f"%{{x}} {unit}: %{{y:.0f}}% correct on average "
                                   "(could be %{customdata[0]:.0f}% to %{customdata[1]:.0f}%)<extra></extra>")
     if run_accuracy is not None and means:
-        fig.add_scatter(x=[means[-1]["examples_per_class"]], y=[100 * run_accuracy], mode="markers",
+        fig.add_scatter(x=[means[-1][x]], y=[100 * run_accuracy], mode="markers",
                         name="your run (its own training)",
                         marker=dict(symbol="star", color="#dc2626", size=18 if presenting else 15,
                                     line=dict(width=1, color="white")),
                         hovertemplate="your run: %{y:.0f}% correct<extra></extra>")
-    fig.update_layout(xaxis_title="training examples per class", yaxis_title="% correct on validation",
+    fig.update_layout(xaxis_title=axis, yaxis_title="% correct on validation",
                       yaxis_range=[0, 102], xaxis_rangemode="tozero")
     return sized(fig, 400, "learning_curve", presenting)
 

@@ -57,3 +57,15 @@ def test_the_runs_comparison_spans_the_epochs_drawn():
     assert fig.layout.xaxis.title.text == charts.EPOCH_AXIS
     long = charts.compare({"long": [(e, 0.5) for e in range(1, 41)]})
     assert long.layout.xaxis.range == (1 - charts.EDGE, 40 + charts.EDGE) and long.layout.xaxis.dtick is None
+
+
+def test_the_learning_curve_counts_unequal_classes_as_its_sentence_does():
+    """SMS texts, 36 spam among 240: the axis read "per class" up to 120 beside "all 240 examples (36 of the
+    smallest class)"."""
+    from pages.common.understand_charts import learning_curve_figure
+
+    points = [{"fraction": f, "examples_per_class": n // 2, "fewest_per_class": n * 3 // 20, "train_examples": n,
+               "val_examples": 60, "seed": 0, "val_accuracy": 0.9, "mode": "head"} for f, n in ((0.5, 120), (1.0, 240))]
+    fig = learning_curve_figure(points, 0.97)
+    assert fig.layout.xaxis.title.text == "training examples"
+    assert [list(t.x) for t in fig.data] == [[120, 240], [120, 240], [240]]

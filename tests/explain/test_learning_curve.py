@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tl_core.config import RunConfig
-from tl_core.explain import curve_summary, curve_verdict, learning_curve, stratified_subset, summarize
+from tl_core.explain import curve_axis, curve_summary, curve_verdict, learning_curve, stratified_subset, summarize
 
 
 def test_ants_bees_curve_is_monotone_ish_and_fast_once_cached(hymenoptera, monkeypatch):
@@ -113,6 +113,8 @@ def test_classes_of_unequal_size_are_counted_as_they_are(tmp_path):
     said = curve_summary(points)
     assert f"with all {last['train_examples']} examples ({last['fewest_per_class']} of the smallest class)," in said
     assert f"from {summarize(points)[0]['train_examples']} to {last['train_examples']} examples" in said
+    assert curve_axis(points) == ("train_examples", "training examples")  # the chart counts them as the words do
+    assert curve_axis(curve({2: [0.5], 24: [0.6]}, 30)) == ("examples_per_class", "training examples per class")
 
 
 def test_the_run_s_own_accuracy_is_named_with_why_it_differs():

@@ -63,7 +63,7 @@ _API = {
     "feature_maps_for_run": "_feature_map", "nearest_centre_accuracy": "_feature_map",
     "describe_separation": "_feature_map",
     "learning_curve": "_learning_curve", "stratified_subset": "_learning_curve", "summarize": "_learning_curve",
-    "curve_verdict": "_learning_curve", "curve_summary": "_learning_curve",
+    "curve_verdict": "_learning_curve", "curve_summary": "_learning_curve", "curve_axis": "_learning_curve",
     "experiment_configs": "_experiment", "start_experiment": "_experiment", "experiment_runs": "_experiment",
     "takeaway": "_experiment", "arm_title": "_experiment", "ARMS": "_experiment", "what_is_equal": "_experiment",
     "time_ran_out": "_experiment", "EXPERIMENT_SECONDS": "_experiment",

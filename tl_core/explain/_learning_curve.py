@@ -203,6 +203,16 @@ def _run_note(run_accuracy: float, examples: int, config: RunConfig | None) -> s
             "regression on the pretrained features), so that the shares compare with each other.")
 
 
+def curve_axis(points: list[dict]) -> tuple[str, str]:
+    """The points' field the chart's x axis reads, and its title: examples per class, or with classes of unequal
+    size the examples in all, as the summary counts them (the axis read "per class" up to 120 beside "all 240
+    examples (36 of the smallest class)")."""
+    means = [s for s in summarize(points) if s["mode"] == "head"]
+    if not means or _balanced(means[-1]):
+        return "examples_per_class", "training examples per class"
+    return "train_examples", "training examples"
+
+
 def _balanced(summary: dict) -> bool:
     return summary["fewest_per_class"] >= BALANCED * summary["examples_per_class"] or not summary["train_examples"]
 
