@@ -52,7 +52,7 @@ def panel(run_id: str, was_live: bool) -> None:
     else:
         _ending(run, state, status, events)
         if state in ("finished", "cancelled", "interrupted") and run.has_model():
-            keep_training(run)
+            keep_training(run, events)
     if was_live and not live:
         st.rerun()  # the whole page again, without the timer
 
@@ -157,7 +157,7 @@ def _ending(run, state: str, status: dict, events: list[dict]) -> None:
 MORE_EPOCHS = 5  # what "Train N more epochs" offers first
 
 
-def keep_training(run) -> None:
+def keep_training(run, events: list[dict]) -> None:
     """"Train N more epochs" for a curve still rising: a new run from this run's best model and settings
     (`tl_core.continue_run`), shown here once started."""
     with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -168,7 +168,7 @@ def keep_training(run) -> None:
         clicked = st.button(f"Train {tl_core.plural(more, 'more epoch')}", icon=":material/replay:",
                             key=f"continue_{run.id}")
     best = (run.metrics() or {}).get("best_epoch")
-    last = max((e["epoch"] for e in tl_core.scored_epochs(run)), default=None)
+    last = max((e["epoch"] for e in tl_core.scored_epochs_in(events)), default=None)
     if best is not None and last is not None and best < last:  # the new run starts from the best, not the last
         later = f"epoch {last}" if last == best + 1 else f"epochs {best + 1} to {last}"
         st.caption(f"It carries on from epoch {best}, this run's best: {later}, which scored no better, "
